@@ -1,0 +1,124 @@
+"""natskv: a fast, typed NATS JetStream Key/Value store for Python.
+
+Quick start::
+
+    import natskv
+
+    async with natskv.EmbeddedServer() as server:          # or any NATS server URL
+        async with await natskv.connect(server.url) as nc:
+            kv = natskv.KVContext(natskv.JetStream(nc))
+            store = await kv.create_store("shop_orders")
+            await store.put("order-1", ShopOrder(id=1))
+            entry = await store.get_entry("order-1", ShopOrder)
+
+The layers, each importing only those below it: ``protocol`` (sans-IO NATS protocol),
+``client`` (asyncio connection), ``jetstream``, ``kv``; ``server`` runs an embedded
+nats-server and ``cli`` is the ``natskv`` command.
+"""
+
+from natskv.client import Connection, ConnectionState, Msg, Subscription, connect
+from natskv.errors import (
+    APIError,
+    AuthorizationError,
+    BadBucketError,
+    BadSubjectError,
+    BucketExistsError,
+    BucketNotFoundError,
+    ConnectionClosedError,
+    DecodeError,
+    InvalidBucketNameError,
+    InvalidConfigError,
+    InvalidKeyError,
+    JetStreamError,
+    JetStreamNotEnabledError,
+    KeyDeletedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValueError,
+    MaxPayloadError,
+    NatsConnectionError,
+    NatsError,
+    NoRespondersError,
+    ProtocolError,
+    SlowConsumerError,
+    StreamNotFoundError,
+    TimeoutError,
+    TTLNotSupportedError,
+    ValueTooLargeError,
+    WrongRevisionError,
+)
+from natskv.jetstream import JetStream, PubAck, StreamInfo
+from natskv.kv import (
+    Codec,
+    CodecRegistry,
+    KVConfig,
+    KVContext,
+    KVEntry,
+    KVOperation,
+    KVSource,
+    KVStatus,
+    KVStore,
+    KVWatcher,
+    Placement,
+    RePublish,
+    StorageType,
+)
+from natskv.server import EmbeddedServer, ServerNotFoundError, ServerStartError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AuthorizationError",
+    "BadBucketError",
+    "BadSubjectError",
+    "BucketExistsError",
+    "BucketNotFoundError",
+    "Codec",
+    "CodecRegistry",
+    "Connection",
+    "ConnectionClosedError",
+    "ConnectionState",
+    "DecodeError",
+    "EmbeddedServer",
+    "InvalidBucketNameError",
+    "InvalidConfigError",
+    "InvalidKeyError",
+    "JetStream",
+    "JetStreamError",
+    "JetStreamNotEnabledError",
+    "KVConfig",
+    "KVContext",
+    "KVEntry",
+    "KVOperation",
+    "KVSource",
+    "KVStatus",
+    "KVStore",
+    "KVWatcher",
+    "KeyDeletedError",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "KeyValueError",
+    "MaxPayloadError",
+    "Msg",
+    "NatsConnectionError",
+    "NatsError",
+    "NoRespondersError",
+    "Placement",
+    "ProtocolError",
+    "PubAck",
+    "RePublish",
+    "ServerNotFoundError",
+    "ServerStartError",
+    "SlowConsumerError",
+    "StorageType",
+    "StreamInfo",
+    "StreamNotFoundError",
+    "Subscription",
+    "TTLNotSupportedError",
+    "TimeoutError",
+    "ValueTooLargeError",
+    "WrongRevisionError",
+    "__version__",
+    "connect",
+]

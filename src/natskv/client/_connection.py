@@ -1,0 +1,1037 @@
+"""The asyncio NATS connection.
+
+The hot path is an :class:`asyncio.Protocol`: ``data_received`` feeds the sans-IO parser
+and dispatches events right there. Replies to requests resolve their futures from
+``data_received`` through one muxed inbox subscription (``_INBOX.<id>.*``); no task is
+created per message.
+
+Writes are coalesced: every publish appends its frame to a buffer and, if none is pending,
+schedules one flush with ``loop.call_soon``. All frames written in the same event-loop
+turn leave in one ``transport.write``; there is no fixed delay, so a request is on the wire
+as soon as the requesting coroutine yields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import ssl
+from collections import deque
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any
+
+from natskv.client._nuid import NUID
+from natskv.client._options import (
+    ServerAddress,
+    load_credentials,
+    parse_server,
+    parse_servers,
+    sign_nonce,
+)
+from natskv.client._subscription import (
+    DEFAULT_PENDING_BYTES,
+    DEFAULT_PENDING_MSGS,
+    MessageHandler,
+    Subscription,
+)
+from natskv.errors import (
+    AuthorizationError,
+    ConnectionClosedError,
+    MaxPayloadError,
+    NatsConnectionError,
+    NatsError,
+    NoRespondersError,
+    ProtocolError,
+    TimeoutError,
+)
+from natskv.protocol import (
+    CRLF,
+    OK,
+    PING,
+    PING_CMD,
+    PONG,
+    PONG_CMD,
+    Err,
+    Info,
+    Msg,
+    Parser,
+    check_subject,
+    encode_connect,
+    encode_headers,
+    encode_sub,
+    encode_unsub,
+    hpub_head,
+    pub_head,
+)
+
+__all__ = ["Connection", "ConnectionState", "connect"]
+
+__version__ = "0.1.0"
+
+Headers = Mapping[str, str] | bytes | None
+ErrorCallback = Callable[[Exception], Any]
+EventCallback = Callable[[], Any]
+
+_NO_RESPONDERS = b"NATS/1.0 503"
+_LARGE = 64 * 1024
+
+
+class ConnectionState(Enum):
+    """The life cycle of a :class:`Connection`."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    DRAINING = "draining"
+    CLOSED = "closed"
+
+
+class _Protocol(asyncio.Protocol):
+    """One per socket; forwards to the connection while it is the current one."""
+
+    __slots__ = ("_conn", "transport")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._conn._proto is self:
+            self._conn._data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn._connection_lost(self, exc)
+
+    def pause_writing(self) -> None:
+        if self._conn._proto is self:
+            self._conn._pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._conn._proto is self:
+            self._conn._resume_writing()
+
+    def eof_received(self) -> bool | None:
+        return None
+
+
+class Connection:
+    """A connection to a NATS server (or cluster), with reconnect. Create it with :func:`connect`."""
+
+    def __init__(
+        self,
+        servers: str | list[str] | tuple[str, ...] | None = None,
+        *,
+        name: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        nkeys_seed: str | bytes | None = None,
+        nkeys_seed_file: str | os.PathLike[str] | None = None,
+        user_credentials: str | os.PathLike[str] | None = None,
+        tls: ssl.SSLContext | bool | None = None,
+        tls_hostname: str | None = None,
+        tls_handshake_first: bool = False,
+        connect_timeout: float = 2.0,
+        request_timeout: float = 5.0,
+        allow_reconnect: bool = True,
+        max_reconnect_attempts: int = 60,
+        reconnect_time_wait: float = 2.0,
+        reconnect_jitter: float = 0.1,
+        reconnect_buffer_size: int = 8 * 1024 * 1024,
+        ping_interval: float = 120.0,
+        max_outstanding_pings: int = 2,
+        inbox_prefix: str = "_INBOX",
+        no_echo: bool = False,
+        ignore_discovered_servers: bool = False,
+        pending_msgs_limit: int = DEFAULT_PENDING_MSGS,
+        pending_bytes_limit: int = DEFAULT_PENDING_BYTES,
+        error_cb: ErrorCallback | None = None,
+        disconnected_cb: EventCallback | None = None,
+        reconnected_cb: EventCallback | None = None,
+        closed_cb: EventCallback | None = None,
+    ) -> None:
+        self._pool: list[ServerAddress] = parse_servers(servers)
+        self._name = name
+        self._user = user
+        self._password = password
+        self._token = token
+        if nkeys_seed_file is not None:
+            with open(nkeys_seed_file, "rb") as fh:
+                nkeys_seed = fh.read().strip()
+        self._nkeys_seed = nkeys_seed.encode() if isinstance(nkeys_seed, str) else nkeys_seed
+        self._creds = user_credentials
+        self._tls = tls
+        self._tls_hostname = tls_hostname
+        self._tls_first = tls_handshake_first
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self._allow_reconnect = allow_reconnect
+        self._max_reconnect = max_reconnect_attempts
+        self._reconnect_wait = reconnect_time_wait
+        self._reconnect_jitter = reconnect_jitter
+        self._reconnect_buffer_size = reconnect_buffer_size
+        self._ping_interval = ping_interval
+        self._max_outstanding_pings = max_outstanding_pings
+        self._no_echo = no_echo
+        self._ignore_discovered = ignore_discovered_servers
+        self._pending_msgs_limit = pending_msgs_limit
+        self._pending_bytes_limit = pending_bytes_limit
+        self._error_cb = error_cb
+        self._disconnected_cb = disconnected_cb
+        self._reconnected_cb = reconnected_cb
+        self._closed_cb = closed_cb
+
+        self._loop = asyncio.get_running_loop()
+        self._state = ConnectionState.CONNECTING
+        self._proto: _Protocol | None = None
+        self._transport: asyncio.Transport | None = None
+        self._parser = Parser()
+        self._server_info: dict[str, Any] = {}
+        self._current: ServerAddress | None = None
+        self._max_payload = 1024 * 1024
+        self._headers_ok = True
+
+        self._wbuf: list[bytes] = []
+        self._wsize = 0
+        self._flush_scheduled = False
+        self._write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+
+        self._sid = 0
+        self._subs: dict[int, Subscription] = {}
+        self._pongs: deque[asyncio.Future[None]] = deque()
+        self._outstanding_pings = 0
+        self._ping_handle: asyncio.TimerHandle | None = None
+
+        self._nuid = NUID()
+        self._inbox_prefix = inbox_prefix
+        self._resp_prefix = f"{inbox_prefix}.{self._nuid.next()}."
+        self._resp_prefix_len = len(self._resp_prefix)
+        self._resp_sid = 0
+        self._resp_futs: dict[str, asyncio.Future[Msg]] = {}
+        self._resp_streams: dict[str, Callable[[Msg], None]] = {}
+        self._resp_token = 0
+
+        self._info_waiter: asyncio.Future[dict[str, Any]] | None = None
+        self._handshaking = False
+        self._handshake_error: Exception | None = None
+        self._last_error: Exception | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._reconnect_listeners: list[EventCallback] = []
+        self._disconnect_listeners: list[EventCallback] = []
+        self._closed_event = asyncio.Event()
+
+        self.msgs_in = 0
+        self.msgs_out = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.reconnects = 0
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current :class:`ConnectionState`."""
+        return self._state
+
+    @property
+    def is_connected(self) -> bool:
+        """True while a socket to a server is up."""
+        return self._state is ConnectionState.CONNECTED
+
+    @property
+    def is_closed(self) -> bool:
+        """True once :meth:`close` (or a fatal error) ended the connection."""
+        return self._state is ConnectionState.CLOSED
+
+    @property
+    def is_reconnecting(self) -> bool:
+        """True while the connection is trying to get back to a server."""
+        return self._state is ConnectionState.RECONNECTING
+
+    @property
+    def server_info(self) -> dict[str, Any]:
+        """The last ``INFO`` the server sent."""
+        return self._server_info
+
+    @property
+    def max_payload(self) -> int:
+        """The largest message (headers and payload) the server accepts."""
+        return self._max_payload
+
+    @property
+    def connected_url(self) -> str | None:
+        """The URL of the server we are connected to."""
+        return self._current.url if self._current and self.is_connected else None
+
+    @property
+    def servers(self) -> list[str]:
+        """The server pool (including servers discovered from the cluster)."""
+        return [s.url for s in self._pool]
+
+    @property
+    def last_error(self) -> Exception | None:
+        """The last asynchronous error seen (also passed to ``error_cb``)."""
+        return self._last_error
+
+    def new_inbox(self) -> str:
+        """A new unique inbox subject."""
+        return f"{self._inbox_prefix}.{self._nuid.next()}"
+
+    # ------------------------------------------------------------------ connect
+
+    async def _connect(self) -> None:
+        errors: list[str] = []
+        for server in list(self._pool):
+            try:
+                await self._connect_to(server)
+            except (OSError, asyncio.TimeoutError, NatsError) as exc:
+                if isinstance(exc, AuthorizationError):
+                    await self._shutdown(exc)
+                    raise
+                errors.append(f"{server.url}: {exc or type(exc).__name__}")
+                continue
+            self._state = ConnectionState.CONNECTED
+            self._schedule_ping()
+            return
+        await self._shutdown(None)
+        raise NatsConnectionError("could not connect to any server: " + "; ".join(errors))
+
+    async def _connect_to(self, server: ServerAddress) -> None:
+        loop = self._loop
+        self._parser.reset()
+        self._handshaking = True
+        self._handshake_error = None
+        info_waiter: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._info_waiter = info_waiter
+        proto = _Protocol(self)
+        self._proto = proto
+        ctx = self._tls_context(server) if (self._tls_first or server.tls) else None
+        try:
+            if self._tls_first and ctx is not None:
+                await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: proto,
+                        server.host,
+                        server.port,
+                        ssl=ctx,
+                        server_hostname=self._tls_hostname or server.host,
+                    ),
+                    self.connect_timeout,
+                )
+            else:
+                await asyncio.wait_for(
+                    loop.create_connection(lambda: proto, server.host, server.port),
+                    self.connect_timeout,
+                )
+            info = await asyncio.wait_for(info_waiter, self.connect_timeout)
+            transport = proto.transport
+            assert transport is not None
+            tls_needed = bool(info.get("tls_required")) or server.tls or self._tls not in (None, False)
+            if tls_needed and not self._tls_first:
+                ctx = self._tls_context(server)
+                new_transport = await asyncio.wait_for(
+                    loop.start_tls(
+                        transport, proto, ctx, server_hostname=self._tls_hostname or server.host
+                    ),
+                    self.connect_timeout,
+                )
+                if new_transport is None:
+                    raise NatsConnectionError("TLS upgrade failed")
+                assert isinstance(new_transport, asyncio.Transport)
+                transport = new_transport
+                proto.transport = transport
+            self._apply_info(info)
+            pong: asyncio.Future[None] = loop.create_future()
+            self._pongs.append(pong)
+            transport.write(encode_connect(self._connect_options(server, info)) + PING_CMD)
+            await asyncio.wait_for(pong, self.connect_timeout)
+            if self._handshake_error is not None:
+                raise self._handshake_error
+        except BaseException:
+            self._handshaking = False
+            self._proto = None
+            if proto.transport is not None:
+                proto.transport.abort()
+            if self._handshake_error is not None:
+                raise self._handshake_error from None
+            raise
+        self._handshaking = False
+        self._transport = transport
+        self._current = server
+        self._outstanding_pings = 0
+
+    def _tls_context(self, server: ServerAddress) -> ssl.SSLContext:
+        if isinstance(self._tls, ssl.SSLContext):
+            return self._tls
+        return ssl.create_default_context()
+
+    def _connect_options(self, server: ServerAddress, info: dict[str, Any]) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "verbose": False,
+            "pedantic": False,
+            "lang": "python3",
+            "version": __version__,
+            "protocol": 1,
+            "headers": True,
+            "no_responders": True,
+            "echo": not self._no_echo,
+            "name": self._name,
+            "tls_required": bool(info.get("tls_required")) or None,
+        }
+        user = self._user or server.user
+        password = self._password or server.password
+        token = self._token or server.token
+        if user is not None:
+            opts["user"] = user
+            opts["pass"] = password
+        if token is not None:
+            opts["auth_token"] = token
+        nonce = info.get("nonce")
+        if self._creds is not None:
+            jwt, seed = load_credentials(self._creds)
+            opts["jwt"] = jwt
+            if nonce:
+                opts["sig"], _ = sign_nonce(seed, nonce)
+        elif self._nkeys_seed is not None:
+            if not nonce:
+                raise AuthorizationError("the server sent no nonce for NKey authentication")
+            opts["sig"], opts["nkey"] = sign_nonce(self._nkeys_seed, nonce)
+        return opts
+
+    def _apply_info(self, info: dict[str, Any]) -> None:
+        self._server_info = info
+        self._max_payload = int(info.get("max_payload", self._max_payload))
+        self._headers_ok = bool(info.get("headers", True))
+        if not self._ignore_discovered:
+            known = {(s.host, s.port) for s in self._pool}
+            for url in info.get("connect_urls") or ():
+                try:
+                    server = parse_server(url, discovered=True)
+                except NatsError:
+                    continue
+                if (server.host, server.port) not in known:
+                    self._pool.append(server)
+                    known.add((server.host, server.port))
+
+    # ------------------------------------------------------------------ reading
+
+    def _data_received(self, data: bytes) -> None:
+        try:
+            events = self._parser.feed(data)
+        except ProtocolError as exc:
+            self._report_error(exc)
+            if self._proto is not None and self._proto.transport is not None:
+                self._proto.transport.abort()
+            return
+        self.bytes_in += len(data)
+        subs = self._subs
+        resp_sid = self._resp_sid
+        for ev in events:
+            if type(ev) is Msg:
+                self.msgs_in += 1
+                if ev.sid == resp_sid:
+                    self._route_reply(ev)
+                    continue
+                sub = subs.get(ev.sid)
+                if sub is not None:
+                    sub._deliver(ev)
+            elif ev is PING:
+                self._write_now(PONG_CMD)
+            elif ev is PONG:
+                self._outstanding_pings = 0
+                while self._pongs:
+                    fut = self._pongs.popleft()
+                    if not fut.done():
+                        fut.set_result(None)
+                        break
+            elif type(ev) is Info:
+                waiter = self._info_waiter
+                if waiter is not None and not waiter.done():
+                    self._info_waiter = None
+                    waiter.set_result(ev.options)
+                else:
+                    self._apply_info(ev.options)
+            elif type(ev) is Err:
+                self._server_error(ev.message)
+            elif ev is OK:
+                pass
+
+    def _route_reply(self, msg: Msg) -> None:
+        token = msg.subject[self._resp_prefix_len :]
+        fut = self._resp_futs.pop(token, None)
+        if fut is not None:
+            if not fut.done():
+                raw = msg.raw_headers
+                if raw is not None and raw.startswith(_NO_RESPONDERS) and not msg.data:
+                    fut.set_exception(NoRespondersError())
+                else:
+                    fut.set_result(msg)
+            return
+        handler = self._resp_streams.get(token)
+        if handler is not None:
+            handler(msg)
+
+    def _server_error(self, message: str) -> None:
+        low = message.lower()
+        if "authorization" in low or "authentication" in low or "user authentication" in low:
+            exc: NatsError = AuthorizationError(message)
+        elif "permissions violation" in low:
+            self._report_error(AuthorizationError(message))
+            return
+        else:
+            exc = NatsError(f"server error: {message}")
+        if self._handshaking:
+            self._handshake_error = exc
+            waiter = self._info_waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+            while self._pongs:
+                fut = self._pongs.popleft()
+                if not fut.done():
+                    fut.set_exception(exc)
+        self._report_error(exc)
+
+    def _report_error(self, exc: Exception) -> None:
+        self._last_error = exc
+        cb = self._error_cb
+        if cb is not None:
+            try:
+                result = cb(exc)
+                if asyncio.iscoroutine(result):
+                    self._loop.create_task(result)
+            except Exception:  # noqa: S110 - an error callback must never break the reader
+                pass
+
+    # ------------------------------------------------------------------ writing
+
+    def _write_now(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is not None and self._state is not ConnectionState.RECONNECTING:
+            transport.write(data)
+
+    def _enqueue(self, data: bytes) -> None:
+        self._wbuf.append(data)
+        self._wsize += len(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_writes)
+
+    def _flush_writes(self) -> None:
+        self._flush_scheduled = False
+        transport = self._transport
+        if not self._wbuf or transport is None or self._state is ConnectionState.RECONNECTING:
+            return
+        wbuf = self._wbuf
+        data = wbuf[0] if len(wbuf) == 1 else b"".join(wbuf)
+        wbuf.clear()
+        self.bytes_out += self._wsize
+        self._wsize = 0
+        transport.write(data)
+
+    def _check_open(self) -> None:
+        state = self._state
+        if state is ConnectionState.CLOSED:
+            raise ConnectionClosedError("the connection is closed")
+        if state is ConnectionState.RECONNECTING and self._wsize > self._reconnect_buffer_size:
+            raise NatsConnectionError("disconnected and the reconnect buffer is full")
+
+    def publish_nowait(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        reply: str | None = None,
+        headers: Headers = None,
+    ) -> None:
+        """Queue a message for sending without awaiting (the write leaves this loop turn).
+
+        ``headers`` is a mapping, or a header block already encoded.
+        """
+        self._check_open()
+        check_subject(subject)
+        if reply is not None:
+            check_subject(reply, "reply subject")
+        if headers is not None:
+            hdr = headers if isinstance(headers, bytes) else encode_headers(headers)
+            size = len(payload)
+            if len(hdr) + size > self._max_payload:
+                raise MaxPayloadError(
+                    f"message of {len(hdr) + size} bytes exceeds the server's max_payload "
+                    f"of {self._max_payload}"
+                )
+            if size >= _LARGE:
+                self._enqueue(hpub_head(subject, reply, len(hdr), size) + hdr)
+                self._enqueue(payload)
+                self._enqueue(CRLF)
+            else:
+                self._enqueue(hpub_head(subject, reply, len(hdr), size) + hdr + payload + CRLF)
+        else:
+            size = len(payload)
+            if size > self._max_payload:
+                raise MaxPayloadError(
+                    f"message of {size} bytes exceeds the server's max_payload of {self._max_payload}"
+                )
+            if size >= _LARGE:
+                self._enqueue(pub_head(subject, reply, size))
+                self._enqueue(payload)
+                self._enqueue(CRLF)
+            else:
+                self._enqueue(pub_head(subject, reply, size) + payload + CRLF)
+        self.msgs_out += 1
+
+    async def publish(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        reply: str | None = None,
+        headers: Headers = None,
+    ) -> None:
+        """Publish a message. Returns once it is queued (waits only if the socket is full)."""
+        self.publish_nowait(subject, payload, reply=reply, headers=headers)
+        if self._write_paused:
+            await self._wait_drained()
+
+    def _pause_writing(self) -> None:
+        self._write_paused = True
+
+    def _resume_writing(self) -> None:
+        self._write_paused = False
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    async def _wait_drained(self) -> None:
+        if not self._write_paused:
+            return
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._drain_waiters.append(fut)
+        await fut
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Send everything queued and wait until the server has processed it (PING/PONG)."""
+        self._check_open()
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._pongs.append(fut)
+        self._enqueue(PING_CMD)
+        try:
+            await asyncio.wait_for(fut, timeout if timeout is not None else self.request_timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError("flush timed out") from None
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def subscribe(
+        self,
+        subject: str,
+        *,
+        queue: str | None = None,
+        cb: MessageHandler | None = None,
+        max_msgs: int = 0,
+        pending_msgs_limit: int | None = None,
+        pending_bytes_limit: int | None = None,
+    ) -> Subscription:
+        """Subscribe to ``subject``. With ``cb`` messages go to the callback (a plain function
+        is called inline, a coroutine function by one worker task); without, iterate the
+        returned :class:`Subscription`."""
+        return self.subscribe_nowait(
+            subject,
+            queue=queue,
+            cb=cb,
+            max_msgs=max_msgs,
+            pending_msgs_limit=pending_msgs_limit,
+            pending_bytes_limit=pending_bytes_limit,
+        )
+
+    def subscribe_nowait(
+        self,
+        subject: str,
+        *,
+        queue: str | None = None,
+        cb: MessageHandler | None = None,
+        max_msgs: int = 0,
+        pending_msgs_limit: int | None = None,
+        pending_bytes_limit: int | None = None,
+    ) -> Subscription:
+        """:meth:`subscribe` without awaiting (the SUB leaves in this loop turn)."""
+        self._check_open()
+        check_subject(subject)
+        self._sid += 1
+        sid = self._sid
+        sub = Subscription(
+            self,
+            sid,
+            subject,
+            queue,
+            cb,
+            pending_msgs_limit=pending_msgs_limit or self._pending_msgs_limit,
+            pending_bytes_limit=pending_bytes_limit or self._pending_bytes_limit,
+        )
+        self._subs[sid] = sub
+        self._enqueue(encode_sub(subject, sid, queue))
+        if max_msgs:
+            sub._max_msgs = max_msgs
+            self._enqueue(encode_unsub(sid, max_msgs))
+        return sub
+
+    def _unsubscribe(self, sub: Subscription, limit: int = 0) -> None:
+        if sub.sid not in self._subs:
+            sub._finish()
+            return
+        if limit and sub._delivered < limit:
+            sub._max_msgs = limit
+            if not self.is_closed:
+                self._enqueue(encode_unsub(sub.sid, limit))
+            return
+        self._remove_subscription(sub)
+        if not self.is_closed:
+            self._enqueue(encode_unsub(sub.sid))
+        sub._finish()
+
+    def _remove_subscription(self, sub: Subscription) -> None:
+        self._subs.pop(sub.sid, None)
+
+    # ------------------------------------------------------------------ request / reply
+
+    def _ensure_resp_sub(self) -> None:
+        if not self._resp_sid:
+            # Replies are routed by sid in _data_received before any subscription lookup.
+            self._resp_sid = self.subscribe_nowait(self._resp_prefix + "*").sid
+
+    def _next_token(self) -> str:
+        self._resp_token += 1
+        return str(self._resp_token)
+
+    async def request(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Headers = None,
+        timeout: float | None = None,
+    ) -> Msg:
+        """Send a request and return the first reply.
+
+        Raises :class:`NoRespondersError` when nobody listens on ``subject`` and
+        :class:`natskv.TimeoutError` when no reply comes within ``timeout`` seconds
+        (default: the connection's ``request_timeout``).
+        """
+        self._ensure_resp_sub()
+        token = self._next_token()
+        fut: asyncio.Future[Msg] = self._loop.create_future()
+        self._resp_futs[token] = fut
+        try:
+            self.publish_nowait(subject, payload, reply=self._resp_prefix + token, headers=headers)
+        except BaseException:
+            del self._resp_futs[token]
+            raise
+        return await self._await_reply(token, fut, subject, timeout)
+
+    def request_nowait(
+        self, subject: str, payload: bytes = b"", *, headers: Headers = None
+    ) -> tuple[str, asyncio.Future[Msg]]:
+        """Send a request now and return ``(token, future)``; used for pipelining.
+
+        The caller must eventually await the future via :meth:`await_reply` or
+        cancel it with :meth:`cancel_reply`.
+        """
+        self._ensure_resp_sub()
+        token = self._next_token()
+        fut: asyncio.Future[Msg] = self._loop.create_future()
+        self._resp_futs[token] = fut
+        try:
+            self.publish_nowait(subject, payload, reply=self._resp_prefix + token, headers=headers)
+        except BaseException:
+            del self._resp_futs[token]
+            raise
+        return token, fut
+
+    async def await_reply(
+        self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None = None
+    ) -> Msg:
+        """Wait for a reply started by :meth:`request_nowait`."""
+        return await self._await_reply(token, fut, subject, timeout)
+
+    def cancel_reply(self, token: str) -> None:
+        """Forget a pending reply started by :meth:`request_nowait`."""
+        fut = self._resp_futs.pop(token, None)
+        if fut is not None and not fut.done():
+            fut.cancel()
+
+    async def _await_reply(
+        self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None
+    ) -> Msg:
+        if fut.done():
+            try:
+                return fut.result()
+            except NoRespondersError:
+                raise NoRespondersError(subject) from None
+        t = self.request_timeout if timeout is None else timeout
+        handle = self._loop.call_later(t, _expire, fut, subject, t)
+        try:
+            return await fut
+        except NoRespondersError:
+            raise NoRespondersError(subject) from None
+        finally:
+            handle.cancel()
+            self._resp_futs.pop(token, None)
+
+    def open_reply_stream(self, handler: Callable[[Msg], None]) -> tuple[str, Callable[[], None]]:
+        """Route every reply to a new inbox to ``handler`` (called inline from the reader).
+
+        Returns ``(reply_subject, close)``; used for requests answered by many messages,
+        such as a batch direct get.
+        """
+        self._ensure_resp_sub()
+        token = self._next_token()
+        self._resp_streams[token] = handler
+
+        def close() -> None:
+            self._resp_streams.pop(token, None)
+
+        return self._resp_prefix + token, close
+
+    # ------------------------------------------------------------------ listeners
+
+    def add_reconnect_listener(self, cb: EventCallback) -> Callable[[], None]:
+        """Call ``cb`` every time the connection is re-established. Returns a remover."""
+        self._reconnect_listeners.append(cb)
+        return lambda: _discard(self._reconnect_listeners, cb)
+
+    def add_disconnect_listener(self, cb: EventCallback) -> Callable[[], None]:
+        """Call ``cb`` every time the connection is lost. Returns a remover."""
+        self._disconnect_listeners.append(cb)
+        return lambda: _discard(self._disconnect_listeners, cb)
+
+    def _notify(self, listeners: list[EventCallback], user_cb: EventCallback | None) -> None:
+        for cb in list(listeners) + ([user_cb] if user_cb is not None else []):
+            try:
+                result = cb()
+                if asyncio.iscoroutine(result):
+                    self._loop.create_task(result)
+            except Exception as exc:
+                self._report_error(exc)
+
+    # ------------------------------------------------------------------ keepalive
+
+    def _schedule_ping(self) -> None:
+        if self._ping_interval > 0 and self._ping_handle is None:
+            self._ping_handle = self._loop.call_later(self._ping_interval, self._send_ping)
+
+    def _send_ping(self) -> None:
+        self._ping_handle = None
+        if self._state is not ConnectionState.CONNECTED:
+            return
+        if self._outstanding_pings >= self._max_outstanding_pings:
+            self._report_error(NatsConnectionError("stale connection: no PONG from the server"))
+            if self._transport is not None:
+                self._transport.abort()
+            return
+        self._outstanding_pings += 1
+        self._enqueue(PING_CMD)
+        self._schedule_ping()
+
+    # ------------------------------------------------------------------ reconnect
+
+    def _connection_lost(self, proto: _Protocol, exc: Exception | None) -> None:
+        if proto is not self._proto:
+            return
+        self._proto = None
+        self._transport = None
+        if self._write_paused:
+            self._resume_writing()
+        if self._ping_handle is not None:
+            self._ping_handle.cancel()
+            self._ping_handle = None
+        lost = NatsConnectionError(f"connection lost: {exc}" if exc else "connection lost")
+        waiter = self._info_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(self._handshake_error or lost)
+        while self._pongs:
+            fut = self._pongs.popleft()
+            if not fut.done():
+                fut.set_exception(lost)
+        if self._state in (ConnectionState.CLOSED, ConnectionState.CONNECTING):
+            return
+        self._notify(self._disconnect_listeners, self._disconnected_cb)
+        if self._allow_reconnect and self._state is not ConnectionState.DRAINING:
+            self._state = ConnectionState.RECONNECTING
+            self._reconnect_task = self._loop.create_task(self._reconnect())
+        else:
+            self._loop.create_task(self._shutdown(lost))
+
+    async def _reconnect(self) -> None:
+        attempts: dict[ServerAddress, int] = {}
+        current = self._current
+        try:
+            while self._state is ConnectionState.RECONNECTING:
+                candidates = [
+                    s
+                    for s in self._pool
+                    if self._max_reconnect < 0 or attempts.get(s, 0) < self._max_reconnect
+                ]
+                if not candidates:
+                    await self._shutdown(NatsConnectionError("reconnect attempts exhausted"))
+                    return
+                if current in candidates:  # try the others first, the lost one last
+                    candidates.remove(current)
+                    candidates.append(current)
+                for server in candidates:
+                    if self._state is not ConnectionState.RECONNECTING:
+                        return
+                    if attempts.get(server, 0) or server is current:
+                        jitter = random.uniform(0, self._reconnect_jitter)
+                        await asyncio.sleep(self._reconnect_wait + jitter)
+                    attempts[server] = attempts.get(server, 0) + 1
+                    try:
+                        await self._connect_to(server)
+                    except (OSError, asyncio.TimeoutError, NatsError) as exc:
+                        self._report_error(exc)
+                        continue
+                    self._after_reconnect()
+                    return
+                current = None
+        except asyncio.CancelledError:
+            pass
+
+    def _after_reconnect(self) -> None:
+        transport = self._transport
+        assert transport is not None
+        self._state = ConnectionState.CONNECTED
+        self.reconnects += 1
+        frames = [encode_sub(s.subject, s.sid, s.queue) for s in self._subs.values()]
+        for s in self._subs.values():
+            if s._max_msgs:
+                frames.append(encode_unsub(s.sid, max(1, s._max_msgs - s._delivered)))
+        frames.extend(self._wbuf)
+        self._wbuf.clear()
+        self._wsize = 0
+        if frames:
+            transport.write(b"".join(frames))
+        self._schedule_ping()
+        self._notify(self._reconnect_listeners, self._reconnected_cb)
+
+    # ------------------------------------------------------------------ closing
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Unsubscribe everything, let callbacks finish what they received, then close."""
+        if self.is_closed:
+            return
+        self._state = ConnectionState.DRAINING
+        subs = [s for s in self._subs.values() if s.sid != self._resp_sid]
+        for sub in subs:
+            self._unsubscribe(sub)
+        try:
+            if self._transport is not None:
+                with contextlib.suppress(NatsError):
+                    fut: asyncio.Future[None] = self._loop.create_future()
+                    self._pongs.append(fut)
+                    self._enqueue(PING_CMD)
+                    await asyncio.wait_for(fut, timeout)
+            workers = [s._worker for s in subs if s._worker is not None]
+            if workers:
+                await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), timeout)
+        except asyncio.TimeoutError:
+            self._report_error(TimeoutError("drain timed out"))
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the connection: pending writes are sent, waiters and iterators end."""
+        if self._state is ConnectionState.CLOSED:
+            return
+        await self._shutdown(None)
+
+    async def _shutdown(self, error: Exception | None) -> None:
+        if self._state is ConnectionState.CLOSED:
+            return
+        was_connected = self._transport is not None
+        self._state = ConnectionState.CLOSED
+        if error is not None:
+            self._last_error = error
+        task = self._reconnect_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if self._ping_handle is not None:
+            self._ping_handle.cancel()
+            self._ping_handle = None
+        transport = self._transport
+        if transport is not None and self._wbuf:
+            transport.write(b"".join(self._wbuf))
+        self._wbuf.clear()
+        self._wsize = 0
+        closed = ConnectionClosedError("the connection was closed")
+        for fut in list(self._resp_futs.values()):
+            if not fut.done():
+                fut.set_exception(closed)
+        self._resp_futs.clear()
+        self._resp_streams.clear()
+        while self._pongs:
+            p = self._pongs.popleft()
+            if not p.done():
+                p.set_exception(closed)
+        for w in self._drain_waiters:
+            if not w.done():
+                w.set_exception(closed)
+        self._drain_waiters.clear()
+        subs = list(self._subs.values())
+        self._subs.clear()
+        for sub in subs:
+            sub._finish()
+        for sub in subs:
+            await sub._stop_worker()
+        self._proto = None
+        self._transport = None
+        if transport is not None:
+            transport.close()
+        self._closed_event.set()
+        if was_connected or error is not None:
+            self._notify([], self._closed_cb)
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed."""
+        await self._closed_event.wait()
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<natskv.Connection {self._state.value} {self.connected_url or ''}>"
+
+
+def _expire(fut: asyncio.Future[Msg], subject: str, timeout: float) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError(f"no reply to {subject!r} within {timeout:g}s"))
+
+
+def _discard(items: list[EventCallback], item: EventCallback) -> None:
+    with contextlib.suppress(ValueError):
+        items.remove(item)
+
+
+async def connect(
+    servers: str | list[str] | tuple[str, ...] | None = None, **options: Any
+) -> Connection:
+    """Connect to NATS and return the :class:`Connection`.
+
+    ``servers`` is a URL, a comma-separated list or a list of URLs; by default the
+    ``NATS_URL`` environment variable, else ``nats://127.0.0.1:4222``. Use it as
+    ``async with await natskv.connect() as nc: ...`` to close on exit. Options are the
+    keyword arguments of :class:`Connection`.
+    """
+    conn = Connection(servers, **options)
+    await conn._connect()
+    return conn
+

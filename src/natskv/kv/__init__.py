@@ -1,0 +1,46 @@
+"""The Key/Value layer: a bucket is a stream ``KV_<bucket>``, a key a subject ``$KV.<b>.<key>``."""
+
+from natskv.kv._codecs import (
+    DEFAULT_CODECS,
+    Codec,
+    CodecRegistry,
+    JsonCodec,
+    RawCodec,
+    StrCodec,
+    decode_value,
+)
+from natskv.kv._config import (
+    KVConfig,
+    KVSource,
+    Placement,
+    RePublish,
+    StorageType,
+    SubjectTransform,
+)
+from natskv.kv._context import KVContext
+from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._status import KVStatus
+from natskv.kv._store import KVStore
+from natskv.kv._watch import KVWatcher
+
+__all__ = [
+    "DEFAULT_CODECS",
+    "Codec",
+    "CodecRegistry",
+    "JsonCodec",
+    "KVConfig",
+    "KVContext",
+    "KVEntry",
+    "KVOperation",
+    "KVSource",
+    "KVStatus",
+    "KVStore",
+    "KVWatcher",
+    "Placement",
+    "RawCodec",
+    "RePublish",
+    "StorageType",
+    "StrCodec",
+    "SubjectTransform",
+    "decode_value",
+]

@@ -1,0 +1,107 @@
+"""Key/Value entries: one revision of one key, as read, watched or listed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+__all__ = ["KVEntry", "KVOperation"]
+
+T = TypeVar("T")
+
+
+class KVOperation(str, Enum):
+    """How a revision was written: a value (``PUT``), a delete marker or a purge marker."""
+
+    PUT = "PUT"
+    DEL = "DEL"
+    PURGE = "PURGE"
+
+    def __str__(self) -> str:
+        # A str-mixin Enum prints as "KVOperation.PUT" by default; the wire value reads better.
+        return self.value
+
+
+class KVEntry(Generic[T]):
+    """One revision of a key.
+
+    ``value`` is the decoded value (``None`` for delete and purge markers, and for
+    metadata-only reads); ``raw`` holds the stored bytes (``b""`` for markers).
+    ``revision`` is the stream sequence, ``created`` an aware UTC datetime and ``delta``
+    how many newer revisions followed when a watcher delivered it (0 for a get).
+
+    Entries are created once per message on the hot path, so this is a plain slotted
+    class rather than a dataclass. Treat instances as immutable.
+    """
+
+    __slots__ = ("bucket", "created", "delta", "key", "operation", "raw", "revision", "value")
+    __match_args__ = ("bucket", "key", "value", "revision", "created", "delta", "operation")
+
+    bucket: str
+    key: str
+    value: T | None
+    revision: int
+    created: datetime
+    delta: int
+    operation: KVOperation
+    raw: bytes
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        value: T | None,
+        revision: int,
+        created: datetime,
+        delta: int = 0,
+        operation: KVOperation = KVOperation.PUT,
+        raw: bytes = b"",
+    ) -> None:
+        self.bucket = bucket
+        self.key = key
+        self.value = value
+        self.revision = revision
+        self.created = created
+        self.delta = delta
+        self.operation = operation
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return (
+            f"KVEntry(bucket={self.bucket!r}, key={self.key!r}, revision={self.revision}, "
+            f"operation={self.operation.name}, value={self.value!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KVEntry):
+            return NotImplemented
+        return (
+            self.revision == other.revision
+            and self.key == other.key
+            and self.bucket == other.bucket
+            and self.operation is other.operation
+            and self.delta == other.delta
+            and self.created == other.created
+            and self.raw == other.raw
+            and self.value == other.value
+        )
+
+    def __hash__(self) -> int:
+        # Values may be unhashable (dicts); equal entries always share these three fields.
+        return hash((self.bucket, self.key, self.revision))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            KVEntry,
+            (
+                self.bucket,
+                self.key,
+                self.value,
+                self.revision,
+                self.created,
+                self.delta,
+                self.operation,
+                self.raw,
+            ),
+        )

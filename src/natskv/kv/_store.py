@@ -1,0 +1,462 @@
+"""``KVStore``: one bucket's keys.
+
+Writes are publishes to ``$KV.<bucket>.<key>`` awaited for their acknowledgement (the
+revision); reads are Direct Gets answered by any replica (or, with ``consistent=True``, a
+``STREAM.MSG.GET`` answered by the stream leader). Keys are validated and values encoded
+before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from natskv.client import Msg
+from natskv.errors import (
+    APIError,
+    KeyDeletedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    NoMessageFoundError,
+    TTLNotSupportedError,
+    ValueTooLargeError,
+    WrongRevisionError,
+)
+from natskv.jetstream import JetStream, StoredMessage, check_direct_status
+from natskv.kv._codecs import CodecRegistry, decode_value
+from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._mapping import (
+    EXPECTED_LAST_SUBJECT_SEQUENCE,
+    KV_OPERATION,
+    NATS_ROLLUP,
+    NATS_SEQUENCE,
+    NATS_SUBJECT,
+    NATS_TIMESTAMP,
+    NATS_TTL,
+    ROLLUP_SUBJECT,
+    format_ttl,
+    operation_from_headers,
+    parse_timestamp,
+    parse_wrong_last_sequence,
+    validate_key,
+)
+from natskv.kv._status import KVStatus
+
+if TYPE_CHECKING:
+    from natskv.kv._watch import KVWatcher
+
+__all__ = ["KVStore"]
+
+T = TypeVar("T")
+
+_WRONG_SEQ = (10071, 10164)
+_TOO_LARGE = 10054
+_ENCODE_FAST = (bytes, bytearray)
+_DEL_HEADERS = {KV_OPERATION: "DEL"}
+
+
+def _check_key(key: object) -> str:
+    return validate_key(key)
+
+
+class KVStore:
+    """A Key/Value bucket. Get one from :class:`natskv.KVContext`."""
+
+    def __init__(
+        self,
+        js: JetStream,
+        bucket: str,
+        *,
+        stream_config: dict[str, Any],
+        codecs: CodecRegistry,
+    ) -> None:
+        self._js = js
+        self._nc = js.nc
+        self.bucket = bucket
+        self.stream = f"KV_{bucket}"
+        self._codecs = codecs
+        self._config = stream_config
+        self._max_value = int(stream_config.get("max_msg_size", -1) or -1)
+        self._allow_direct = bool(stream_config.get("allow_direct", False))
+        self._ttl_enabled = bool(stream_config.get("allow_msg_ttl", False))
+        read_bucket = bucket
+        write_prefix = ""
+        mirror = stream_config.get("mirror")
+        if mirror:
+            origin = str(mirror.get("name", ""))
+            read_bucket = origin[3:] if origin.startswith("KV_") else origin
+            api = (mirror.get("external") or {}).get("api")
+            if api:
+                write_prefix = f"{api}."
+        elif js.prefix != "$JS.API":
+            write_prefix = f"{js.prefix}."
+        self._read_prefix = f"$KV.{read_bucket}."
+        self._read_prefix_len = len(self._read_prefix)
+        self._write_prefix = f"{write_prefix}$KV.{read_bucket}."
+        self._direct_prefix = f"{js.prefix}.DIRECT.GET.{self.stream}.{self._read_prefix}"
+        self._timeout = js.timeout
+
+    def __repr__(self) -> str:
+        return f"<KVStore bucket={self.bucket!r}>"
+
+    @property
+    def codecs(self) -> CodecRegistry:
+        """The codec registry this bucket encodes and decodes values with."""
+        return self._codecs
+
+    @property
+    def js(self) -> JetStream:
+        """The JetStream context of this store."""
+        return self._js
+
+    # ------------------------------------------------------------------ encoding
+
+    def _encode(self, value: Any) -> bytes:
+        data = bytes(value) if type(value) in _ENCODE_FAST else self._codecs.encode(value)
+        size = len(data)
+        if self._max_value > 0 and size > self._max_value:
+            raise ValueTooLargeError(
+                f"value of {size} bytes exceeds the bucket's max value size of {self._max_value}"
+            )
+        if size > self._nc.max_payload:
+            raise ValueTooLargeError(
+                f"value of {size} bytes exceeds the server's max_payload of {self._nc.max_payload}"
+            )
+        return data
+
+    # ------------------------------------------------------------------ writes
+
+    async def _publish(
+        self, key: str, data: bytes, headers: dict[str, str] | None, expected: int | None = None
+    ) -> int:
+        msg = await self._nc.request(
+            self._write_prefix + key, data, headers=headers, timeout=self._timeout
+        )
+        return self._ack(msg, key, expected)
+
+    def _ack(self, msg: Msg, key: str, expected: int | None) -> int:
+        try:
+            return JetStream.pub_ack(msg).seq
+        except APIError as exc:
+            if exc.err_code in _WRONG_SEQ:
+                raise WrongRevisionError(
+                    key, expected, parse_wrong_last_sequence(exc.description)
+                ) from exc
+            if exc.err_code == _TOO_LARGE:
+                raise ValueTooLargeError(
+                    f"value for key {key!r} exceeds the bucket's max value size"
+                ) from exc
+            raise
+
+    async def put(self, key: str, value: Any) -> int:
+        """Store ``value`` under ``key``; returns the new revision."""
+        validate_key(key)
+        return await self._publish(key, self._encode(value), None)
+
+    def put_nowait(self, key: str, value: Any) -> Awaitable[int]:
+        """Send a put now and return an awaitable of its revision (for pipelining).
+
+        Many ``put_nowait`` calls issued together leave in one socket write; await the
+        results (e.g. with ``asyncio.gather``) to learn each revision or error.
+        """
+        validate_key(key)
+        data = self._encode(value)
+        token, fut = self._nc.request_nowait(self._write_prefix + key, data)
+        return self._finish_put(token, fut, key)
+
+    async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str) -> int:
+        msg = await self._nc.await_reply(token, fut, self._write_prefix + key, self._timeout)
+        return self._ack(msg, key, None)
+
+    async def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
+        """Put many values pipelined (up to ``window`` in flight); returns their revisions.
+
+        Every key and value is validated and encoded before the first one is sent.
+        """
+        prepared = []
+        for key, value in items:
+            validate_key(key)
+            prepared.append((key, self._encode(value)))
+        results: list[int] = []
+        nc = self._nc
+        prefix = self._write_prefix
+        for start in range(0, len(prepared), window):
+            chunk = prepared[start : start + window]
+            pending = [(key, *nc.request_nowait(prefix + key, data)) for key, data in chunk]
+            try:
+                for key, token, fut in pending:
+                    msg = await nc.await_reply(token, fut, prefix + key, self._timeout)
+                    results.append(self._ack(msg, key, None))
+            finally:
+                for _, token, _ in pending:
+                    nc.cancel_reply(token)
+        return results
+
+    async def create(
+        self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
+    ) -> int:
+        """Store ``value`` only if ``key`` has no value (never written, deleted or purged).
+
+        Raises :class:`KeyExistsError` with the current revision otherwise. A re-create
+        after a delete is race-free: it is a compare-and-set on the delete marker.
+        ``ttl`` (at least 1 s) expires the key, on buckets with ``limit_marker_ttl``.
+        """
+        validate_key(key)
+        data = self._encode(value)
+        headers = {EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}
+        if ttl is not None:
+            headers[NATS_TTL] = self._ttl_header(ttl)
+        try:
+            return await self._publish(key, data, headers, 0)
+        except WrongRevisionError as exc:
+            conflict = exc
+        for _ in range(3):
+            try:
+                entry = await self._latest(key, decode=False)
+            except KeyNotFoundError:
+                # purged in between: "0" is expected again
+                revision = 0
+            else:
+                if entry.operation is KVOperation.PUT:
+                    raise KeyExistsError(key, entry.revision) from conflict
+                revision = entry.revision
+            headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(revision)
+            try:
+                return await self._publish(key, data, headers, revision)
+            except WrongRevisionError as exc:
+                conflict = exc
+        raise KeyExistsError(key, conflict.actual) from conflict
+
+    async def update(self, key: str, value: Any, revision: int) -> int:
+        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`)."""
+        validate_key(key)
+        data = self._encode(value)
+        return await self._publish(
+            key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}, int(revision)
+        )
+
+    async def delete(self, key: str, *, revision: int | None = None) -> int:
+        """Write a delete marker (history is kept). With ``revision``, only if at that revision."""
+        validate_key(key)
+        headers = _DEL_HEADERS
+        if revision is not None:
+            headers = {KV_OPERATION: "DEL", EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}
+        return await self._publish(key, b"", headers, revision)
+
+    async def purge(
+        self,
+        key: str,
+        *,
+        revision: int | None = None,
+        ttl: timedelta | float | str | None = None,
+    ) -> int:
+        """Write a purge marker that removes every earlier revision of ``key``.
+
+        ``ttl`` removes the marker itself after that time (buckets with limit markers).
+        """
+        validate_key(key)
+        headers = {KV_OPERATION: "PURGE", NATS_ROLLUP: ROLLUP_SUBJECT}
+        if revision is not None:
+            headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(int(revision))
+        if ttl is not None:
+            headers[NATS_TTL] = self._ttl_header(ttl)
+        return await self._publish(key, b"", headers, revision)
+
+    def _ttl_header(self, ttl: timedelta | float | str) -> str:
+        if not self._ttl_enabled:
+            raise TTLNotSupportedError(
+                f"bucket {self.bucket!r} has no per-key TTL: create it with limit_marker_ttl"
+            )
+        return format_ttl(ttl)
+
+    # ------------------------------------------------------------------ reads
+
+    def _entry(self, msg: Msg, key: str, type_: Any, decode: bool) -> KVEntry[Any]:
+        headers = msg.headers
+        try:
+            revision = int(headers[NATS_SEQUENCE])
+            created = parse_timestamp(headers[NATS_TIMESTAMP])
+        except (KeyError, ValueError) as exc:
+            raise KeyNotFoundError(key, f"malformed reply for key {key!r}: {exc}") from exc
+        op = operation_from_headers(headers)
+        data = msg.data
+        value: Any = None
+        if op is KVOperation.PUT and decode:
+            if type_ is bytes:
+                value = data
+            else:
+                value = decode_value(
+                    self._codecs, data, type_, bucket=self.bucket, key=key, revision=revision
+                )
+        return KVEntry(self.bucket, key, value, revision, created, 0, op, data)
+
+    def _stored_entry(self, sm: StoredMessage, key: str, type_: Any) -> KVEntry[Any]:
+        from natskv.protocol import parse_headers
+
+        headers = parse_headers(sm.hdrs)[2] if sm.hdrs else {}
+        op = operation_from_headers(headers)
+        value: Any = None
+        if op is KVOperation.PUT:
+            value = (
+                sm.data
+                if type_ is bytes
+                else decode_value(
+                    self._codecs, sm.data, type_, bucket=self.bucket, key=key, revision=sm.seq
+                )
+            )
+        return KVEntry(self.bucket, key, value, sm.seq, parse_timestamp(sm.time), 0, op, sm.data)
+
+    async def _latest(
+        self, key: str, type_: Any = bytes, *, decode: bool = True, consistent: bool = False
+    ) -> KVEntry[Any]:
+        if consistent or not self._allow_direct:
+            try:
+                sm = await self._js.get_msg(self.stream, last_by_subj=self._read_prefix + key)
+            except NoMessageFoundError:
+                raise KeyNotFoundError(key) from None
+            return self._stored_entry(sm, key, type_)
+        msg = await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
+        if msg.raw_headers is not None and not msg.data and msg.status:
+            try:
+                check_direct_status(msg)
+            except NoMessageFoundError:
+                raise KeyNotFoundError(key) from None
+        return self._entry(msg, key, type_, decode)
+
+    async def _at_revision(
+        self, key: str, revision: int, type_: Any, consistent: bool
+    ) -> KVEntry[Any]:
+        subject = self._read_prefix + key
+        try:
+            if consistent or not self._allow_direct:
+                sm = await self._js.get_msg(self.stream, seq=revision)
+                if sm.subject != subject:
+                    raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
+                return self._stored_entry(sm, key, type_)
+            msg = await self._js.direct_get(self.stream, seq=revision)
+        except NoMessageFoundError:
+            raise KeyNotFoundError(key, f"key {key!r} has no revision {revision}") from None
+        if msg.headers.get(NATS_SUBJECT) != subject:
+            raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
+        return self._entry(msg, key, type_, True)
+
+    @overload
+    async def get_entry(
+        self, key: str, type: type[T], *, revision: int | None = ..., consistent: bool = ...
+    ) -> KVEntry[T]: ...
+    @overload
+    async def get_entry(
+        self, key: str, *, revision: int | None = ..., consistent: bool = ...
+    ) -> KVEntry[bytes]: ...
+    async def get_entry(
+        self,
+        key: str,
+        type: Any = bytes,
+        *,
+        revision: int | None = None,
+        consistent: bool = False,
+    ) -> KVEntry[Any]:
+        """The entry of ``key`` (latest, or exactly ``revision``), its value decoded as ``type``.
+
+        Raises :class:`KeyNotFoundError`, or :class:`KeyDeletedError` (a subclass, with the
+        marker's revision) when the latest entry is a delete or purge marker.
+        ``consistent=True`` reads from the stream leader (read-after-write).
+        """
+        validate_key(key)
+        if revision is not None:
+            entry = await self._at_revision(key, int(revision), type, consistent)
+        else:
+            entry = await self._latest(key, type, consistent=consistent)
+        if entry.operation is not KVOperation.PUT:
+            raise KeyDeletedError(key, entry.revision, entry.operation)
+        return entry
+
+    @overload
+    async def get(
+        self, key: str, type: type[T], *, revision: int | None = ..., consistent: bool = ...
+    ) -> T: ...
+    @overload
+    async def get(
+        self, key: str, *, revision: int | None = ..., consistent: bool = ...
+    ) -> bytes: ...
+    async def get(
+        self,
+        key: str,
+        type: Any = bytes,
+        *,
+        revision: int | None = None,
+        consistent: bool = False,
+    ) -> Any:
+        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`)."""
+        entry = await self.get_entry(key, type, revision=revision, consistent=consistent)
+        return entry.value
+
+    # ------------------------------------------------------------------ watching and listing
+
+    def watch(
+        self,
+        keys: str | Iterable[str] = ">",
+        type: Any = bytes,
+        *,
+        include_history: bool = False,
+        ignore_deletes: bool = False,
+        meta_only: bool = False,
+        updates_only: bool = False,
+        resume_from_revision: int | None = None,
+    ) -> KVWatcher[Any]:
+        """Watch keys (``>`` = all; subject wildcards ``*`` and ``>``; or a list of filters).
+
+        Use ``async for entry in store.watch(...)`` or ``async with store.watch(...) as w``.
+        The watcher first delivers the current values (``include_history`` for every
+        revision kept), then live changes; ``watcher.caught_up`` tells when the initial
+        values are done.
+        """
+        from natskv.kv._watch import KVWatcher
+
+        return KVWatcher(
+            self,
+            keys,
+            type,
+            include_history=include_history,
+            ignore_deletes=ignore_deletes,
+            meta_only=meta_only,
+            updates_only=updates_only,
+            resume_from_revision=resume_from_revision,
+        )
+
+    async def keys(self, *filters: str) -> AsyncIterator[str]:
+        """Every key with a value, filtered on the server (``*`` and ``>`` wildcards)."""
+        from natskv.kv._watch import iterate_entries
+
+        async for entry in iterate_entries(
+            self, filters or (">",), bytes, deliver_policy="last_per_subject", headers_only=True
+        ):
+            if entry.operation is KVOperation.PUT:
+                yield entry.key
+
+    async def history(self, key: str, type: Any = bytes) -> AsyncIterator[KVEntry[Any]]:
+        """Every kept revision of ``key``, oldest first (markers included; empty if none)."""
+        from natskv.kv._watch import iterate_entries
+
+        validate_key(key)
+        async for entry in iterate_entries(self, (key,), type, deliver_policy="all"):
+            yield entry
+
+    async def status(self) -> KVStatus:
+        """The bucket's configuration and state."""
+        info = await self._js.stream_info(self.stream)
+        self._config = info.config
+        return KVStatus.from_stream_info(info)
+
+    # helpers shared with the watcher
+    def _decode_fn(self, type_: Any) -> Callable[[bytes, str, int], Any]:
+        if type_ is bytes:
+            return lambda data, key, rev: data
+        codecs, bucket = self._codecs, self.bucket
+
+        def decode(data: bytes, key: str, rev: int) -> Any:
+            return decode_value(codecs, data, type_, bucket=bucket, key=key, revision=rev)
+
+        return decode

@@ -1,0 +1,263 @@
+"""Watching a bucket, and the finite scans (keys, history) built on the same consumer.
+
+"Caught up" is decided from the consumer's backlog when it was created (``num_pending``,
+the number of stored messages the snapshot will deliver), never from the per-message
+pending counts, which can reach zero before the snapshot is complete. An empty snapshot
+and ``updates_only`` are caught up at once; deleted entries count toward it even when
+``ignore_deletes`` hides them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from natskv.errors import InvalidConfigError
+from natskv.jetstream import Delivered, OrderedConsumer
+from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._mapping import datetime_from_unix_nanos, operation_from_headers, validate_key_filter
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from natskv.kv._store import KVStore
+
+__all__ = ["KVWatcher", "iterate_entries"]
+
+T = TypeVar("T")
+_PUT = KVOperation.PUT
+
+
+def _filters(store: KVStore, keys: str | Iterable[str]) -> list[str]:
+    items = [keys] if isinstance(keys, str) else list(keys)
+    if not items:
+        raise InvalidConfigError("watch needs at least one key or filter")
+    prefix = store._read_prefix
+    return [prefix + validate_key_filter(k) for k in items]
+
+
+class _EntryMaker:
+    """Turns delivered messages into entries (the per-message hot path)."""
+
+    __slots__ = ("bucket", "decode", "meta_only", "plen")
+
+    def __init__(self, store: KVStore, type_: Any, meta_only: bool) -> None:
+        self.bucket = store.bucket
+        self.plen = store._read_prefix_len
+        self.decode = store._decode_fn(type_)
+        self.meta_only = meta_only
+
+    def __call__(self, item: Delivered) -> KVEntry[Any]:
+        msg, sseq, ts, pending = item
+        key = msg.subject[self.plen :]
+        op = _PUT if msg.raw_headers is None else operation_from_headers(msg.headers)
+        data = msg.data
+        value = None
+        if op is _PUT and not self.meta_only:
+            value = self.decode(data, key, sseq)
+        return KVEntry(
+            self.bucket, key, value, sseq, datetime_from_unix_nanos(ts), pending, op, data
+        )
+
+
+class KVWatcher(Generic[T]):
+    """A live view of a bucket's keys: the current values, then every change.
+
+    ``async for entry in watcher`` yields :class:`KVEntry` objects; :attr:`caught_up`
+    turns true (and :meth:`wait_caught_up` returns) once the initial values are delivered.
+    The watcher survives reconnects and server restarts, resuming after the last revision
+    it delivered.
+    """
+
+    def __init__(
+        self,
+        store: KVStore,
+        keys: str | Iterable[str],
+        type_: Any,
+        *,
+        include_history: bool = False,
+        ignore_deletes: bool = False,
+        meta_only: bool = False,
+        updates_only: bool = False,
+        resume_from_revision: int | None = None,
+    ) -> None:
+        if updates_only and include_history:
+            raise InvalidConfigError("updates_only and include_history cannot be combined")
+        if resume_from_revision is not None:
+            if updates_only or include_history:
+                raise InvalidConfigError(
+                    "resume_from_revision cannot be combined with updates_only or include_history"
+                )
+            if int(resume_from_revision) < 1:
+                raise InvalidConfigError("resume_from_revision must be at least 1")
+        self._store = store
+        self._filters = _filters(store, keys)
+        if resume_from_revision is not None:
+            policy, start = "by_start_sequence", int(resume_from_revision)
+        elif updates_only:
+            policy, start = "new", None
+        elif include_history:
+            policy, start = "all", None
+        else:
+            policy, start = "last_per_subject", None
+        self._policy = policy
+        self._start = start
+        self._updates_only = updates_only
+        self._ignore_deletes = ignore_deletes
+        self._meta_only = meta_only
+        self._make = _EntryMaker(store, type_, meta_only)
+        self._consumer: OrderedConsumer | None = None
+        self._batch: list[Delivered] = []
+        self._index = 0
+        self._target = 0
+        self._received = 0
+        self._caught_up = asyncio.Event()
+        self._started = False
+        self._stopped = False
+        self._start_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> KVWatcher[T]:
+        """Create the consumer (done automatically by iteration and ``async with``)."""
+        async with self._start_lock:
+            if self._started:
+                return self
+            consumer = OrderedConsumer(
+                self._store._js,
+                self._store.stream,
+                filter_subjects=self._filters,
+                deliver_policy=self._policy,
+                opt_start_seq=self._start,
+                headers_only=self._meta_only,
+            )
+            info = await consumer.start()
+            self._consumer = consumer
+            self._started = True
+            self._target = 0 if self._updates_only else info.num_pending
+            if self._target == 0:
+                self._caught_up.set()
+        return self
+
+    async def stop(self) -> None:
+        """Stop watching and delete the server-side consumer."""
+        self._stopped = True
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def __aenter__(self) -> KVWatcher[T]:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def caught_up(self) -> bool:
+        """True once every value that existed when the watch started was delivered."""
+        return self._caught_up.is_set()
+
+    async def wait_caught_up(self, timeout: float | None = None) -> None:
+        """Wait until :attr:`caught_up` (entries must still be read for it to advance)."""
+        if timeout is None:
+            await self._caught_up.wait()
+        else:
+            await asyncio.wait_for(self._caught_up.wait(), timeout)
+
+    @property
+    def initial_count(self) -> int:
+        """How many stored messages the initial snapshot holds."""
+        return self._target
+
+    @property
+    def last_revision(self) -> int:
+        """The revision of the last entry delivered to the consumer (0 before any)."""
+        return self._consumer.last_stream_seq if self._consumer else 0
+
+    # ------------------------------------------------------------------ iteration
+
+    def __aiter__(self) -> KVWatcher[T]:
+        return self
+
+    async def __anext__(self) -> KVEntry[T]:
+        while True:
+            batch = self._batch
+            if self._index >= len(batch):
+                if self._stopped:
+                    raise StopAsyncIteration
+                if not self._started:
+                    await self.start()
+                consumer = self._consumer
+                assert consumer is not None
+                try:
+                    batch = await consumer.next_batch()
+                except StopAsyncIteration:
+                    self._stopped = True
+                    raise
+                self._batch = batch
+                self._index = 0
+            item = batch[self._index]
+            self._index += 1
+            entry: KVEntry[T] = self._make(item)
+            if not self._caught_up.is_set():
+                self._received += 1
+                if self._received >= self._target:
+                    self._caught_up.set()
+            if self._ignore_deletes and entry.operation is not _PUT:
+                continue
+            return entry
+
+    async def next(self, timeout: float | None = None) -> KVEntry[T]:
+        """The next entry, waiting at most ``timeout`` seconds (``asyncio.TimeoutError``)."""
+        if timeout is None:
+            return await self.__anext__()
+        return await asyncio.wait_for(self.__anext__(), timeout)
+
+    async def initial_values(self) -> list[KVEntry[T]]:
+        """Read and return the initial snapshot (empty if nothing matched)."""
+        await self.start()
+        out: list[KVEntry[T]] = []
+        while not self.caught_up:
+            out.append(await self.__anext__())
+        return out
+
+
+async def iterate_entries(
+    store: KVStore,
+    keys: Iterable[str],
+    type_: Any,
+    *,
+    deliver_policy: str,
+    headers_only: bool = False,
+) -> AsyncIterator[KVEntry[Any]]:
+    """A finite scan: every matching stored message at the start, then stop.
+
+    Memory stays bounded: batches come as the flow-controlled consumer delivers them.
+    """
+    consumer = OrderedConsumer(
+        store._js,
+        store.stream,
+        filter_subjects=_filters(store, keys),
+        deliver_policy=deliver_policy,
+        headers_only=headers_only,
+    )
+    make = _EntryMaker(store, type_, headers_only)
+    info = await consumer.start()
+    remaining = info.num_pending
+    try:
+        while remaining > 0:
+            batch = await consumer.next_batch()
+            for item in batch:
+                remaining -= 1
+                yield make(item)
+                if remaining <= 0:
+                    break
+    finally:
+        await consumer.stop()

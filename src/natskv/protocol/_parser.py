@@ -1,0 +1,224 @@
+"""Sans-IO NATS protocol parser: bytes in, events out.
+
+``Parser.feed(data)`` returns the complete events found so far and keeps any partial
+control line or payload for the next call. Control lines are capped (4096 bytes by
+default) and sizes are checked, so a bad peer raises :class:`ProtocolError` instead of
+making the parser wait or grow forever.
+
+A payload that spans many reads is gathered as a list of chunks and joined once, so a
+1 MiB value arriving in 64 KiB reads is not copied sixteen times.
+"""
+
+from __future__ import annotations
+
+import json
+
+from natskv.errors import ProtocolError
+from natskv.protocol._events import OK, PING, PONG, Err, Event, Info, Msg
+
+__all__ = ["MAX_CONTROL_LINE", "Parser"]
+
+MAX_CONTROL_LINE = 4096
+
+_CRLF = b"\r\n"
+# First bytes of the operations, both cases (the protocol is case-insensitive).
+_M = frozenset(b"Mm")
+_H = frozenset(b"Hh")
+_P = frozenset(b"Pp")
+_I = frozenset(b"Ii")
+_PLUS = ord("+")
+# The operation name may be followed by a space or a tab.
+_MSG_OPS = frozenset((b"MSG ", b"MSG\t"))
+_HMSG_OPS = frozenset((b"HMSG ", b"HMSG\t"))
+_INFO_OPS = frozenset((b"INFO ", b"INFO\t"))
+_ERR_SEPS = frozenset(b" \t")
+_MINUS = ord("-")
+
+
+class Parser:
+    """Incremental parser for the server-to-client side of the NATS protocol."""
+
+    __slots__ = (
+        "_buf",
+        "_chunks",
+        "_have",
+        "_head",
+        "_need",
+        "max_control_line",
+        "max_payload",
+    )
+
+    def __init__(
+        self, *, max_control_line: int = MAX_CONTROL_LINE, max_payload: int = 64 * 1024 * 1024
+    ) -> None:
+        self.max_control_line = max_control_line
+        self.max_payload = max_payload
+        self._buf = b""
+        # A message whose control line is parsed but whose payload is incomplete:
+        # (subject, sid, reply, header_len or -1, total_len)
+        self._head: tuple[str, int, str | None, int, int] | None = None
+        self._chunks: list[bytes] = []
+        self._have = 0
+        self._need = 0
+
+    def reset(self) -> None:
+        """Forget any partial input (used when a connection is replaced)."""
+        self._buf = b""
+        self._head = None
+        self._chunks = []
+        self._have = 0
+        self._need = 0
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Consume ``data`` and return every event it completes, in order."""
+        events: list[Event] = []
+        head = self._head
+        if head is not None:
+            self._chunks.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return events
+            buf = b"".join(self._chunks)
+            self._chunks = []
+            self._head = None
+            need = self._need
+            events.append(self._complete(buf, 0, head))
+            pos = need
+        else:
+            buf = self._buf + data if self._buf else data
+            pos = 0
+        n = len(buf)
+        find = buf.find
+        maxline = self.max_control_line
+        while pos < n:
+            end = find(_CRLF, pos)
+            if end < 0:
+                # Fail as soon as the partial line cannot fit any more; a trailing CR may
+                # still be the first half of the CRLF ending a line of exactly ``maxline``.
+                if n - pos > maxline and (n - pos > maxline + 1 or buf[n - 1] != 13):
+                    raise ProtocolError(f"control line longer than {maxline} bytes")
+                break
+            if end - pos > maxline:
+                raise ProtocolError(f"control line longer than {maxline} bytes")
+            first = buf[pos]
+            if first in _M:
+                # MSG <subject> <sid> [reply] <#bytes>
+                if not buf.startswith(b"MSG ", pos) and buf[pos : pos + 4].upper() not in _MSG_OPS:
+                    raise ProtocolError(f"unknown protocol operation: {buf[pos:end][:32]!r}")
+                args = buf[pos + 4 : end].split()
+                nargs = len(args)
+                try:
+                    # isdigit() (ASCII only for bytes) rejects what int() would also take:
+                    # signs, underscores ("1_0"), and so on.
+                    if nargs == 3:
+                        sid_b, size_b = args[1], args[2]
+                        reply = None
+                    elif nargs == 4:
+                        sid_b, size_b = args[1], args[3]
+                        reply = args[2].decode()
+                    else:
+                        raise ValueError
+                    if not (sid_b.isdigit() and size_b.isdigit()):
+                        raise ValueError
+                    subject, sid, size = args[0].decode(), int(sid_b), int(size_b)
+                except (ValueError, UnicodeDecodeError):
+                    raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}") from None
+                hlen = -1
+            elif first in _H:
+                # HMSG <subject> <sid> [reply] <#header bytes> <#total bytes>
+                if (
+                    not buf.startswith(b"HMSG ", pos)
+                    and buf[pos : pos + 5].upper() not in _HMSG_OPS
+                ):
+                    raise ProtocolError(f"unknown protocol operation: {buf[pos:end][:32]!r}")
+                args = buf[pos + 5 : end].split()
+                nargs = len(args)
+                try:
+                    if nargs == 4:
+                        sid_b, hlen_b, size_b = args[1], args[2], args[3]
+                        reply = None
+                    elif nargs == 5:
+                        sid_b, hlen_b, size_b = args[1], args[3], args[4]
+                        reply = args[2].decode()
+                    else:
+                        raise ValueError
+                    if not (sid_b.isdigit() and hlen_b.isdigit() and size_b.isdigit()):
+                        raise ValueError
+                    subject, sid = args[0].decode(), int(sid_b)
+                    hlen, size = int(hlen_b), int(size_b)
+                except (ValueError, UnicodeDecodeError):
+                    raise ProtocolError(f"malformed HMSG: {buf[pos:end][:64]!r}") from None
+                if hlen < 0 or hlen > size:
+                    raise ProtocolError(f"bad header size {hlen} for total size {size}")
+            else:
+                pos = self._control(buf, pos, end, first, events)
+                continue
+            if size < 0 or size > self.max_payload:
+                raise ProtocolError(f"bad payload size: {size}")
+            start = end + 2
+            stop = start + size
+            if stop + 2 <= n:
+                if buf[stop : stop + 2] != _CRLF:
+                    raise ProtocolError("payload not followed by CRLF")
+                if hlen < 0:
+                    events.append(Msg(subject, sid, reply, buf[start:stop]))
+                else:
+                    hstop = start + hlen
+                    events.append(Msg(subject, sid, reply, buf[hstop:stop], buf[start:hstop]))
+                pos = stop + 2
+                continue
+            # Incomplete payload: keep the parsed head and gather chunks until it is whole.
+            self._head = (subject, sid, reply, hlen, size)
+            rest = buf[start:]
+            self._chunks = [rest]
+            self._have = len(rest)
+            self._need = size + 2
+            self._buf = b""
+            return events
+        self._buf = buf[pos:] if pos < n else b""
+        return events
+
+    def _complete(self, buf: bytes, start: int, head: tuple[str, int, str | None, int, int]) -> Msg:
+        subject, sid, reply, hlen, size = head
+        stop = start + size
+        if buf[stop : stop + 2] != _CRLF:
+            raise ProtocolError("payload not followed by CRLF")
+        if hlen < 0:
+            return Msg(subject, sid, reply, buf[start:stop])
+        hstop = start + hlen
+        return Msg(subject, sid, reply, buf[hstop:stop], buf[start:hstop])
+
+    def _control(self, buf: bytes, pos: int, end: int, first: int, events: list[Event]) -> int:
+        line = buf[pos:end]
+        if first in _P:
+            word = line.strip().upper()
+            if word == b"PING":
+                events.append(PING)
+            elif word == b"PONG":
+                events.append(PONG)
+            else:
+                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+        elif first in _I:
+            if line[:5].upper() not in _INFO_OPS:
+                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+            try:
+                options = json.loads(line[5:])
+            except ValueError:
+                raise ProtocolError(f"malformed INFO: {line[:64]!r}") from None
+            if not isinstance(options, dict):
+                raise ProtocolError("INFO is not a JSON object")
+            events.append(Info(options))
+        elif first == _PLUS:
+            if line.strip().upper() != b"+OK":
+                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+            events.append(OK)
+        elif first == _MINUS:
+            if line[:4].upper() != b"-ERR" or (len(line) > 4 and line[4] not in _ERR_SEPS):
+                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+            message = line[4:].strip().decode("utf-8", "replace")
+            if len(message) >= 2 and message[0] == message[-1] == "'":
+                message = message[1:-1]
+            events.append(Err(message))
+        else:
+            raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+        return end + 2
