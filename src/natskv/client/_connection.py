@@ -350,6 +350,8 @@ class Connection:
                 proto.transport = transport
             self._apply_info(info)
             pong: asyncio.Future[None] = loop.create_future()
+            # The handshake PING is the first on this socket; PINGs of flush() calls made
+            # while disconnected wait in the write buffer until after it, so go first.
             self._pongs.append(pong)
             transport.write(encode_connect(self._connect_options(server, info)) + PING_CMD)
             await asyncio.wait_for(pong, self.connect_timeout)
@@ -860,7 +862,12 @@ class Connection:
             fut = self._pongs.popleft()
             if not fut.done():
                 fut.set_exception(lost)
-        if self._state in (ConnectionState.CLOSED, ConnectionState.CONNECTING):
+        if self._handshaking or self._state not in (
+            ConnectionState.CONNECTED,
+            ConnectionState.DRAINING,
+        ):
+            # A socket lost mid-handshake fails only that attempt (its waiters were failed
+            # above): the connect or reconnect loop that made it decides what comes next.
             return
         self._notify(self._disconnect_listeners, self._disconnected_cb)
         if self._allow_reconnect and self._state is not ConnectionState.DRAINING:
@@ -954,7 +961,8 @@ class Connection:
     async def _shutdown(self, error: Exception | None) -> None:
         if self._state is ConnectionState.CLOSED:
             return
-        was_connected = self._transport is not None
+        # closed_cb is for connections that were established: not for a failed connect()
+        was_established = self._state is not ConnectionState.CONNECTING
         self._state = ConnectionState.CLOSED
         if error is not None:
             self._last_error = error
@@ -994,7 +1002,7 @@ class Connection:
         if transport is not None:
             transport.close()
         self._closed_event.set()
-        if was_connected or error is not None:
+        if was_established:
             self._notify([], self._closed_cb)
 
     async def wait_closed(self) -> None:

@@ -19,6 +19,7 @@ from natskv.kv._config import (
 )
 from natskv.kv._context import KVContext
 from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._result import KVResult
 from natskv.kv._status import KVStatus
 from natskv.kv._store import KVStore
 from natskv.kv._watch import KVWatcher
@@ -32,6 +33,7 @@ __all__ = [
     "KVContext",
     "KVEntry",
     "KVOperation",
+    "KVResult",
     "KVSource",
     "KVStatus",
     "KVStore",

@@ -19,6 +19,7 @@ from natskv.errors import (
     KeyDeletedError,
     KeyExistsError,
     KeyNotFoundError,
+    KeyValueError,
     NoMessageFoundError,
     TTLNotSupportedError,
     ValueTooLargeError,
@@ -42,6 +43,7 @@ from natskv.kv._mapping import (
     parse_wrong_last_sequence,
     validate_key,
 )
+from natskv.kv._result import KVResult
 from natskv.kv._status import KVStatus
 
 if TYPE_CHECKING:
@@ -57,8 +59,11 @@ _ENCODE_FAST = (bytes, bytearray)
 _DEL_HEADERS = {KV_OPERATION: "DEL"}
 
 
-def _check_key(key: object) -> str:
-    return validate_key(key)
+def _refuse_ttl(operation: str) -> None:
+    raise TTLNotSupportedError(
+        f"per-key TTL is not allowed on {operation} (ADR-48): an older revision could come "
+        "back when the newest expires; use create(..., ttl=) or purge(..., ttl=)"
+    )
 
 
 class KVStore:
@@ -150,8 +155,14 @@ class KVStore:
                 ) from exc
             raise
 
-    async def put(self, key: str, value: Any) -> int:
-        """Store ``value`` under ``key``; returns the new revision."""
+    async def put(self, key: str, value: Any, *, ttl: object = None) -> int:
+        """Store ``value`` under ``key``; returns the new revision.
+
+        Per-key TTL is refused here (ADR-48: an older revision could come back to life
+        when the newest one expires); use :meth:`create` or :meth:`purge` with ``ttl``.
+        """
+        if ttl is not None:
+            _refuse_ttl("put")
         validate_key(key)
         return await self._publish(key, self._encode(value), None)
 
@@ -229,16 +240,20 @@ class KVStore:
                 conflict = exc
         raise KeyExistsError(key, conflict.actual) from conflict
 
-    async def update(self, key: str, value: Any, revision: int) -> int:
+    async def update(self, key: str, value: Any, revision: int, *, ttl: object = None) -> int:
         """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`)."""
+        if ttl is not None:
+            _refuse_ttl("update")
         validate_key(key)
         data = self._encode(value)
         return await self._publish(
             key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}, int(revision)
         )
 
-    async def delete(self, key: str, *, revision: int | None = None) -> int:
+    async def delete(self, key: str, *, revision: int | None = None, ttl: object = None) -> int:
         """Write a delete marker (history is kept). With ``revision``, only if at that revision."""
+        if ttl is not None:
+            _refuse_ttl("delete")
         validate_key(key)
         headers = _DEL_HEADERS
         if revision is not None:
@@ -443,6 +458,114 @@ class KVStore:
         validate_key(key)
         async for entry in iterate_entries(self, (key,), type, deliver_policy="all"):
             yield entry
+
+    async def get_many(
+        self,
+        keys: Iterable[str] | str,
+        type: Any = bytes,
+        *,
+        up_to_revision: int | None = None,
+        include_deleted: bool = False,
+    ) -> dict[str, KVEntry[Any]]:
+        """The latest entries of many keys (or filters) at one consistent point in time.
+
+        Uses the server's batch Direct Get: up to 1024 keys per round trip, every page
+        pinned to the same stream position (or to ``up_to_revision``: the bucket as it
+        was then). Missing and deleted keys are left out unless ``include_deleted``.
+        """
+        from natskv.kv._bulk import get_many
+
+        return await get_many(
+            self, keys, type, up_to_revision=up_to_revision, include_deleted=include_deleted
+        )
+
+    async def purge_deletes(self, older_than: timedelta | None = timedelta(minutes=30)) -> int:
+        """Remove the history of deleted keys (markers older than ``older_than`` too).
+
+        Only keys whose latest entry is a delete or purge marker are touched; a key
+        written again after the scan keeps its value. Returns the number of keys purged.
+        """
+        from natskv.kv._bulk import purge_deletes
+
+        return await purge_deletes(self, older_than)
+
+    async def revert(self, key: str, revision: int) -> int:
+        """Write the value ``key`` had at ``revision`` as its newest revision (CAS-safe)."""
+        old = await self.get_entry(key, revision=revision)
+        try:
+            latest = (await self._latest(key, decode=False)).revision
+        except KeyNotFoundError:
+            latest = 0
+        return await self.update(key, old.raw, latest)
+
+    async def update_with(
+        self,
+        key: str,
+        fn: Callable[[Any], Any],
+        type: Any = bytes,
+        *,
+        retries: int = 10,
+    ) -> int:
+        """Optimistic locking: ``fn(current value or None)`` -> new value, retried on conflict.
+
+        The read and the compare-and-set write repeat until no other writer got in
+        between (at most ``retries`` times, then the last conflict is raised).
+        """
+        conflict: KeyValueError | None = None
+        for _ in range(max(1, retries)):
+            try:
+                entry = await self.get_entry(key, type)
+            except KeyDeletedError as exc:
+                current, revision = None, exc.revision
+            except KeyNotFoundError:
+                current, revision = None, 0
+            else:
+                current, revision = entry.value, entry.revision
+            new = fn(current)
+            if asyncio.iscoroutine(new):
+                new = await new
+            try:
+                if revision == 0:
+                    return await self.create(key, new)
+                return await self.update(key, new, revision)
+            except (WrongRevisionError, KeyExistsError) as exc:
+                conflict = exc
+        assert conflict is not None
+        raise conflict
+
+    # ------------------------------------------------------------------ non-throwing forms
+
+    async def try_get_entry(
+        self, key: str, type: Any = bytes, *, revision: int | None = None
+    ) -> KVResult[KVEntry[Any]]:
+        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found."""
+        try:
+            return KVResult(await self.get_entry(key, type, revision=revision))
+        except KeyNotFoundError as exc:
+            return KVResult(error=exc)
+
+    async def try_create(
+        self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
+    ) -> KVResult[int]:
+        """:meth:`create` returning a :class:`KVResult` instead of raising KeyExistsError."""
+        try:
+            return KVResult(await self.create(key, value, ttl=ttl))
+        except KeyExistsError as exc:
+            return KVResult(error=exc)
+
+    async def try_update(self, key: str, value: Any, revision: int) -> KVResult[int]:
+        """:meth:`update` returning a :class:`KVResult` instead of raising WrongRevisionError."""
+        try:
+            return KVResult(await self.update(key, value, revision))
+        except WrongRevisionError as exc:
+            return KVResult(error=exc)
+
+    async def try_delete(self, key: str, *, revision: int | None = None) -> KVResult[int]:
+        """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
+        try:
+            return KVResult(await self.delete(key, revision=revision))
+        except WrongRevisionError as exc:
+            return KVResult(error=exc)
 
     async def status(self) -> KVStatus:
         """The bucket's configuration and state."""

@@ -1,0 +1,384 @@
+"""The ``natskv`` root command: global options, connecting, output and error handling.
+
+Every command runs its asynchronous work with one ``asyncio.run`` through
+:meth:`Session.run`, which connects, hands a :class:`~natskv.kv.KVContext` to the work
+and closes the connection afterwards. Library errors (:class:`~natskv.errors.NatsError`)
+are caught once, in :class:`RootGroup`, and printed as ``natskv: error: <message>``
+with exit status 1; Ctrl-C exits with 130 (``watch`` handles it itself and exits 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from natskv.cli._format import (
+    encode_output,
+    parse_byte_size,
+    parse_duration,
+    table_style_from_env,
+)
+from natskv.client import connect
+from natskv.errors import NatsError
+from natskv.jetstream import JetStream
+from natskv.kv import KVContext
+from natskv.server import ensure_background_server
+
+__all__ = [
+    "BYTE_SIZE",
+    "DURATION",
+    "AliasGroup",
+    "RootGroup",
+    "Session",
+    "cli",
+    "confirm",
+    "connection_options",
+    "fail",
+    "main",
+    "out",
+    "stdout_is_tty",
+    "table_options",
+]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 5.0
+EXIT_INTERRUPTED = 130
+
+
+# ---------------------------------------------------------------------------
+# Parameter types
+# ---------------------------------------------------------------------------
+
+
+class ByteSizeType(click.ParamType):
+    """``1024``, ``10K``, ``1MB``, ``2GiB`` ... (natscli ``ParseStringAsBytes``; empty or
+    negative means unlimited, -1)."""
+
+    name = "BYTES"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_byte_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class DurationType(click.ParamType):
+    """Go durations (``90s``, ``1h30m``) plus natscli's ``d``, ``w``, ``M``, ``y`` units."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class TimeoutType(click.ParamType):
+    """Seconds as a number (``5``, ``1.5``) or a duration (``5s``, ``500ms``)."""
+
+    name = "SECONDS"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            try:
+                seconds = float(value)
+            except ValueError:
+                try:
+                    seconds = parse_duration(str(value)).total_seconds()
+                except ValueError as exc:
+                    self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"the timeout must be positive, got {value!r}", param, ctx)
+        return seconds
+
+
+BYTE_SIZE = ByteSizeType()
+DURATION = DurationType()
+TIMEOUT = TimeoutType()
+
+
+# ---------------------------------------------------------------------------
+# The session: how to reach the server
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """The global options, shared by every command through ``ctx.obj``."""
+
+    server: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    user: str | None = None
+    password: str | None = None
+    creds: str | None = None
+    nkey: str | None = None
+
+    def url(self) -> str:
+        """``--server``, else ``NATS_URL``, else the background server (started if needed)."""
+        if self.server:
+            return self.server
+        env_url = os.environ.get("NATS_URL")
+        if env_url:
+            return env_url
+        return ensure_background_server()
+
+    async def _run(self, work: Callable[[KVContext], Awaitable[T]]) -> T:
+        url = self.url()
+        nc = await connect(
+            url,
+            name="natskv",
+            user=self.user,
+            password=self.password,
+            user_credentials=self.creds,
+            nkeys_seed_file=self.nkey,
+            connect_timeout=self.timeout,
+            request_timeout=self.timeout,
+        )
+        try:
+            return await work(KVContext(JetStream(nc, timeout=self.timeout)))
+        finally:
+            await nc.close()
+
+    def run(self, work: Callable[[KVContext], Awaitable[T]]) -> T:
+        """Connect, run ``work`` with a KV context, close: one ``asyncio.run``."""
+        return asyncio.run(self._run(work))
+
+
+def _session() -> Session:
+    ctx = click.get_current_context()
+    session = ctx.find_object(Session)
+    if session is None:  # a command invoked without the root group (tests)
+        session = ctx.ensure_object(Session)
+    return session
+
+
+def _set_session(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            session = ctx.find_object(Session) or ctx.ensure_object(Session)
+            setattr(session, attr, value)
+
+    return callback
+
+
+def _global_options(*, hidden: bool) -> list[Callable[[Any], Any]]:
+    def opt(*decls: str, attr: str, **kwargs: Any) -> Callable[[Any], Any]:
+        return click.option(
+            *decls,
+            expose_value=False,
+            is_eager=True,
+            hidden=hidden,
+            callback=_set_session(attr),
+            **kwargs,
+        )
+
+    return [
+        opt(
+            "-s",
+            "--server",
+            attr="server",
+            metavar="URL",
+            envvar=None if hidden else "NATS_URL",
+            help="NATS server URL(s), comma separated. Default: $NATS_URL, else a local "
+            "background nats-server started on first use.",
+        ),
+        opt(
+            "--timeout",
+            attr="timeout",
+            type=TIMEOUT,
+            help=f"Time to wait for responses, in seconds (default {DEFAULT_TIMEOUT:g}).",
+        ),
+        opt("--user", attr="user", help="Username or token."),
+        opt("--password", attr="password", help="Password."),
+        opt(
+            "--creds",
+            attr="creds",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="User credentials (.creds file).",
+        ),
+        opt(
+            "--nkey",
+            attr="nkey",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="User NKEY seed file.",
+        ),
+    ]
+
+
+def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The global options, hidden, on a command: natscli accepts them after the verb too."""
+    for decorator in reversed(_global_options(hidden=True)):
+        f = decorator(f)
+    return f
+
+
+def session() -> Session:
+    """The current command's :class:`Session`."""
+    return _session()
+
+
+# ---------------------------------------------------------------------------
+# Output and prompts
+# ---------------------------------------------------------------------------
+
+
+def out(text: str) -> None:
+    """Write formatter output exactly (raw wire bytes survive as surrogate escapes)."""
+    click.echo(encode_output(text), nl=False)
+
+
+def stdout_is_tty() -> bool:
+    return click.get_text_stream("stdout").isatty()
+
+
+def table_options() -> dict[str, Any]:
+    """``style`` and ``width_max`` for the table formatters, as natscli chooses them."""
+    width = shutil.get_terminal_size().columns if stdout_is_tty() else 0
+    return {"style": table_style_from_env(os.environ), "width_max": width}
+
+
+def status_screen_width() -> int:
+    """natscli's metadata truncation width: 80 off a terminal, else its width - 30."""
+    if not stdout_is_tty():
+        return 80
+    return max(shutil.get_terminal_size().columns - 30, 10)
+
+
+def use_color(environ: Mapping[str, str] = os.environ) -> bool:
+    """fatih/color's rule: a terminal, ``NO_COLOR`` unset or empty and ``TERM`` not dumb."""
+    return stdout_is_tty() and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question (default no); end of input counts as no, Ctrl-C interrupts."""
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        click.echo()
+        return False
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``natskv: error: <message>`` to stderr and exit with status 1."""
+    click.echo(f"natskv: error: {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+# ---------------------------------------------------------------------------
+# Groups
+# ---------------------------------------------------------------------------
+
+
+class AliasGroup(click.Group):
+    """A group whose commands may have aliases (``add``/``new``, ``ls``/``list`` ...)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases: dict[str, str] = {}
+
+    def add_aliases(self, name: str, aliases: Iterable[str]) -> None:
+        for alias in aliases:
+            self.aliases[alias] = name
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        return (cmd.name if cmd is not None else name), cmd, rest
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        by_name: dict[str, list[str]] = {}
+        for alias, name in self.aliases.items():
+            by_name.setdefault(name, []).append(alias)
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name)
+            if cmd is None or cmd.hidden:
+                continue
+            label = name
+            if name in by_name:
+                label += f" ({', '.join(by_name[name])})"
+            rows.append((label, cmd.get_short_help_str(limit=formatter.width - 6)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class RootGroup(AliasGroup):
+    """The ``natskv`` group: the one place where library errors become exit statuses."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NatsError as exc:
+            fail(str(exc) or type(exc).__name__)
+        except OSError as exc:  # e.g. an unreadable --creds or --nkey file
+            fail(str(exc) or type(exc).__name__)
+        except KeyboardInterrupt:
+            click.echo(err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("natskv")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def _root_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(_global_options(hidden=False)):
+        f = decorator(f)
+    return f
+
+
+@click.group(
+    cls=RootGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@_root_options
+@click.version_option(_version(), "--version", prog_name="natskv", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """A NATS JetStream Key/Value client: the verbs of `nats kv`, plus a local server.
+
+    Without --server and NATS_URL, commands use a durable nats-server started in the
+    background on first use (see `natskv server`). The global options may also follow
+    the command, as in natscli.
+    """
+    ctx.ensure_object(Session)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="natskv")

@@ -1,0 +1,172 @@
+"""Reads and maintenance over many keys: ``get_many`` (batch Direct Get) and ``purge_deletes``.
+
+``get_many`` asks the server for the latest message of up to 1024 subjects per request
+(``multi_last``), pages past each batch with the ``Nats-Num-Pending`` /
+``Nats-Last-Sequence`` of the ``204 EOB`` reply, and pins every page and chunk to the
+``Nats-UpTo-Sequence`` of the first one, so the result is one consistent point in time.
+Servers without batch Direct Get (API level 0) get pipelined single gets instead; a
+wildcard matching more than 1024 keys falls back to a consumer scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from natskv.client import Msg
+from natskv.errors import APIError, KeyNotFoundError
+from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._mapping import NATS_SUBJECT, validate_key, validate_key_filter
+
+if TYPE_CHECKING:
+    from natskv.kv._store import KVStore
+
+__all__ = ["get_many", "purge_deletes"]
+
+MULTI_LAST_LIMIT = 1024
+_TOO_MANY = 413
+
+
+def _is_filter(key: str) -> bool:
+    return "*" in key or ">" in key
+
+
+async def _multi_last(
+    store: KVStore, subjects: list[str], up_to: int | None, out: list[Msg]
+) -> int | None:
+    """Fetch the latest message of each subject; returns the point-in-time sequence."""
+    js = store.js
+    req: dict[str, Any] = {"multi_last": subjects, "batch": MULTI_LAST_LIMIT}
+    if up_to is not None:
+        req["up_to_seq"] = up_to
+    while True:
+        end = await js.direct_get_batch(store.stream, req, on_message=out.append)
+        if end.status == 404:
+            return up_to
+        headers = end.headers
+        upto = headers.get("Nats-UpTo-Sequence")
+        if up_to is None and upto is not None and upto.isdigit():
+            up_to = int(upto)
+        pending = headers.get("Nats-Num-Pending", "0")
+        last = headers.get("Nats-Last-Sequence", "0")
+        if not pending.isdigit() or int(pending) == 0 or not last.isdigit():
+            return up_to
+        req["seq"] = int(last) + 1
+        if up_to is not None:
+            req["up_to_seq"] = up_to
+
+
+async def get_many(
+    store: KVStore,
+    keys: Iterable[str] | str,
+    type_: Any,
+    *,
+    up_to_revision: int | None,
+    include_deleted: bool,
+) -> dict[str, KVEntry[Any]]:
+    items = [keys] if isinstance(keys, str) else list(keys)
+    subjects: list[str] = []
+    wildcards: list[str] = []
+    prefix = store._read_prefix
+    for item in items:
+        if isinstance(item, str) and _is_filter(item):
+            subjects.append(prefix + validate_key_filter(item))
+            wildcards.append(item)
+        else:
+            subjects.append(prefix + validate_key(item))
+    result: dict[str, KVEntry[Any]] = {}
+    if not subjects:
+        return result
+    if await store.js.api_level() < 1 or not store._allow_direct:
+        return await _get_one_by_one(store, items, type_, up_to_revision, include_deleted)
+    msgs: list[Msg] = []
+    up_to = up_to_revision
+    try:
+        for start in range(0, len(subjects), MULTI_LAST_LIMIT):
+            up_to = await _multi_last(
+                store, subjects[start : start + MULTI_LAST_LIMIT], up_to, msgs
+            )
+    except APIError as exc:
+        if exc.code != _TOO_MANY or not wildcards:
+            raise
+        # A wildcard matched more than 1024 keys: scan with a consumer instead.
+        return await _scan(store, items, type_, include_deleted)
+    plen = store._read_prefix_len
+    for msg in msgs:
+        subject = msg.headers.get(NATS_SUBJECT, "")
+        key = subject[plen:]
+        entry = store._entry(msg, key, type_, True)
+        if include_deleted or entry.operation is KVOperation.PUT:
+            result[key] = entry
+        else:
+            result.pop(key, None)
+    return result
+
+
+async def _get_one_by_one(
+    store: KVStore,
+    items: list[str],
+    type_: Any,
+    up_to_revision: int | None,
+    include_deleted: bool,
+) -> dict[str, KVEntry[Any]]:
+    if any(_is_filter(k) for k in items) or up_to_revision is not None:
+        return await _scan(store, items, type_, include_deleted)
+
+    async def one(key: str) -> KVEntry[Any] | None:
+        try:
+            return await store._latest(key, type_)
+        except KeyNotFoundError:
+            return None
+
+    entries = await asyncio.gather(*(one(k) for k in items))
+    return {
+        e.key: e
+        for e in entries
+        if e is not None and (include_deleted or e.operation is KVOperation.PUT)
+    }
+
+
+async def _scan(
+    store: KVStore, items: list[str], type_: Any, include_deleted: bool
+) -> dict[str, KVEntry[Any]]:
+    from natskv.kv._watch import iterate_entries
+
+    result: dict[str, KVEntry[Any]] = {}
+    async for entry in iterate_entries(store, items, type_, deliver_policy="last_per_subject"):
+        if include_deleted or entry.operation is KVOperation.PUT:
+            result[entry.key] = entry
+        else:
+            result.pop(entry.key, None)
+    return result
+
+
+async def purge_deletes(store: KVStore, older_than: timedelta | None) -> int:
+    """Remove the history of keys whose latest entry is a delete/purge marker.
+
+    Markers older than ``older_than`` go too; newer ones are kept so that watchers still
+    see the delete (a negative ``older_than`` removes every marker). Returns how many keys
+    were purged.
+    """
+    from natskv.kv._watch import iterate_entries
+
+    threshold = older_than if older_than is not None else timedelta(minutes=30)
+    now = datetime.now(timezone.utc)
+    markers: list[KVEntry[Any]] = []
+    async for entry in iterate_entries(
+        store, (">",), bytes, deliver_policy="last_per_subject", headers_only=True
+    ):
+        if entry.operation is not KVOperation.PUT:
+            markers.append(entry)
+    count = 0
+    for entry in markers:
+        # Purge by sequence, not with keep=0: a value written after the scan has a higher
+        # sequence and survives (no race with a concurrent re-create).
+        upto = entry.revision + 1
+        if threshold > timedelta(0) and now - entry.created < threshold:
+            upto = entry.revision  # keep the recent marker so watchers still see the delete
+        await store.js.purge_stream(store.stream, subject=store._read_prefix + entry.key, seq=upto)
+        count += 1
+    return count
