@@ -19,6 +19,7 @@ from natskv.kv._mapping import (
     is_kv_stream,
     stream_config,
     stream_name,
+    strip_reserved_metadata,
     validate_bucket_name,
 )
 from natskv.kv._status import KVStatus
@@ -27,8 +28,32 @@ from natskv.kv._store import KVStore
 __all__ = ["KVContext"]
 
 _NAME_IN_USE = 10058
-# Legacy buckets differ only in these; nats.go repairs them with an update.
-_REPAIRABLE = ("discard", "allow_direct")
+# Legacy buckets may differ in these; nats.go repairs them with an update.
+_REPAIRABLE = frozenset({"discard", "allow_direct"})
+# Filled in or managed by the server; never a reason to refuse a bucket.
+_SERVER_MANAGED = frozenset({"sealed", "first_seq", "consumer_limits", "template_owner"})
+_UNSET: tuple[Any, ...] = (None, False, 0, -1, "", "none", {}, [])
+
+
+def _keep_irreversible(body: dict[str, Any], current: dict[str, Any]) -> None:
+    """Keep what the server refuses to switch off (error 10052 otherwise)."""
+    if current.get("allow_msg_ttl") and not body.get("allow_msg_ttl"):
+        body["allow_msg_ttl"] = True
+
+
+def _differences(body: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Fields where an existing stream's config differs from the one natskv would send."""
+    differs = []
+    for key in sorted(set(body) | set(current)):
+        if key in _REPAIRABLE or key in _SERVER_MANAGED:
+            continue
+        want, have = body.get(key), current.get(key)
+        if key == "metadata":
+            want, have = strip_reserved_metadata(want), strip_reserved_metadata(have)
+        if want == have or (want in _UNSET and have in _UNSET):
+            continue
+        differs.append(key)
+    return differs
 
 
 class KVContext:
@@ -76,22 +101,24 @@ class KVContext:
         self, config: KVConfig, body: dict[str, Any], conflict: APIError
     ) -> StreamInfo:
         current = await self.js.stream_info(body["name"])
-        have = dict(current.config)
-        for key in _REPAIRABLE:
-            have[key] = body.get(key)
-        differs = [k for k, v in body.items() if k not in _REPAIRABLE and have.get(k) != v]
+        _keep_irreversible(body, current.config)
+        differs = _differences(body, current.config)
         if differs:
-            raise BucketExistsError(
-                config.bucket, "differs in " + ", ".join(sorted(differs))
-            ) from (conflict)
+            raise BucketExistsError(config.bucket, "differs in " + ", ".join(differs)) from conflict
         return await self.js.update_stream(body)
 
     async def update_store(
         self, config: KVConfig, *, codecs: CodecRegistry | None = None
     ) -> KVStore:
-        """Change an existing bucket's configuration; raises :class:`BucketNotFoundError`."""
+        """Change an existing bucket's configuration; raises :class:`BucketNotFoundError`.
+
+        Settings the server cannot turn off once on (per-message TTL, which nats-py
+        enables on every bucket it creates) are kept.
+        """
         body = await self._stream_config(config)
         try:
+            current = await self.js.stream_info(body["name"])
+            _keep_irreversible(body, current.config)
             info = await self.js.update_stream(body)
         except StreamNotFoundError:
             raise BucketNotFoundError(config.bucket) from None
