@@ -71,6 +71,7 @@ class ServerConfig:
     password: str | None = None
     token: str | None = None
     extra_config: str = ""
+    jetstream_domain: str | None = None
 
     def __post_init__(self) -> None:
         if self.token is not None and (self.user is not None or self.password is not None):
@@ -117,6 +118,8 @@ class ServerConfig:
         lines.append(f"  store_dir: {quote(self.store_dir)}")
         if self.durable:
             lines.append("  sync_interval: always")
+        if self.jetstream_domain:
+            lines.append(f"  domain: {quote(self.jetstream_domain)}")
         lines.append("}")
         if self.extra_config:
             lines.append(self.extra_config.rstrip("\n"))

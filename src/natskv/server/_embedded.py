@@ -82,6 +82,7 @@ class EmbeddedServer:
         user: str | None = None,
         password: str | None = None,
         token: str | None = None,
+        jetstream_domain: str | None = None,
     ) -> None:
         if startup_timeout <= 0:
             raise ValueError(f"startup_timeout must be positive, got {startup_timeout}")
@@ -104,6 +105,7 @@ class EmbeddedServer:
             password=password,
             token=token,
             extra_config=extra_config,
+            jetstream_domain=jetstream_domain,
         )
         self._lock = threading.RLock()
         self._state = _State()
