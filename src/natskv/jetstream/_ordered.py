@@ -12,6 +12,8 @@ messages are never dropped.
 Recovery: on a sequence gap, a missed heartbeat (two intervals of silence) or a
 reconnect, the consumer is recreated from the last delivered stream sequence + 1 with a
 new name and inbox, and the old one is deleted, so nothing is lost, duplicated or orphaned.
+A reset inside a ``last_per_subject`` snapshot takes a new snapshot instead (skipping what
+was delivered), since resuming by sequence would replay older revisions of the rest.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ _CONTROL = b"NATS/1.0 100"
 _ACK_WAIT_NS = 22 * 3600 * 1_000_000_000
 _INACTIVE_NS = 60 * 1_000_000_000
 _NS = 1_000_000_000
+_UNKNOWN_SIZE = 1 << 62
 
 
 class OrderedConsumer:
@@ -76,10 +79,19 @@ class OrderedConsumer:
         self._name = ""
         self._expected_cseq = 1
         self._last_sseq = 0
+        # A last_per_subject consumer first delivers a snapshot of this many messages
+        # (consumer sequences 1.._snapshot_end); a reset inside it recreates the snapshot
+        # and skips what was delivered already (stream sequences up to _skip_upto).
+        self._snapshot_end = 0
+        self._skip_upto = 0
+        # The stream sequence the first consumer started after (deliver "new" starts after
+        # the stream's last message): a reset before any delivery resumes from here.
+        self._floor = 0
         self._activity = 0
         self._seen_activity = -1
         self._hb_handle: asyncio.TimerHandle | None = None
         self._reset_task: asyncio.Task[None] | None = None
+        self._close_task: asyncio.Task[None] | None = None
         self._stopped = False
         self._error: BaseException | None = None
         self._remove_listener: Any = None
@@ -104,9 +116,18 @@ class OrderedConsumer:
         """Create the consumer; returns its info (``num_pending`` is the initial backlog)."""
         info = await self._create(self._policy, self._start_seq)
         self.initial_pending = info.num_pending
+        self._floor = info.delivered.stream_seq
         self._remove_listener = self._nc.add_reconnect_listener(self._on_reconnect)
         self._arm_heartbeat()
+        # A closed connection delivers nothing more and tells no subscription callback:
+        # without this a waiting reader would wait forever.
+        self._close_task = self._loop.create_task(self._fail_when_closed())
         return info
+
+    async def _fail_when_closed(self) -> None:
+        await self._nc.wait_closed()
+        if not self._stopped:
+            self._fail(ConnectionClosedError("the connection was closed"))
 
     async def _create(self, policy: str, start_seq: int | None) -> ConsumerInfo:
         nc = self._nc
@@ -135,8 +156,14 @@ class OrderedConsumer:
         self._sub = sub
         self._name = name
         self._expected_cseq = 1
+        snapshot = policy == "last_per_subject"
+        # until the reply tells the snapshot's size, whatever arrives belongs to it
+        self._snapshot_end = _UNKNOWN_SIZE if snapshot else 0
         try:
-            return await self._js.create_consumer(self.stream, config)
+            info = await self._js.create_consumer(self.stream, config)
+            if snapshot:
+                self._snapshot_end = info.num_pending
+            return info
         except BaseException:
             if self._sub is sub:
                 self._sub = None
@@ -154,6 +181,8 @@ class OrderedConsumer:
             self._remove_listener()
         if self._hb_handle is not None:
             self._hb_handle.cancel()
+        if self._close_task is not None:
+            self._close_task.cancel()
         task = self._reset_task
         if task is not None and task is not asyncio.current_task():
             task.cancel()
@@ -204,25 +233,37 @@ class OrderedConsumer:
             self._schedule_reset()
             return
         self._expected_cseq = cseq + 1
+        if sseq <= self._skip_upto:
+            return  # a recreated snapshot repeats what was delivered before the reset
         self._last_sseq = sseq
         self._items.append((msg, sseq, ts, pending))
         self._wake()
 
     def _control(self, msg: Msg) -> None:
         if msg.reply and "FlowControl" in msg.description:
-            if self._items:
-                # answered when the reader takes what came before it: backpressure
-                self._items.append((None, msg.reply, 0, 0))
-            else:
-                self._respond(msg.reply)
+            self._flow_control(msg.reply)
             return
         headers = msg.headers
         stalled = headers.get("Nats-Consumer-Stalled")
         if stalled:
-            self._respond(stalled)
+            # The heartbeat repeats a flow-control request the server still waits for: it
+            # is answered on the same terms, or a reader slower than the heartbeat would
+            # get a new window every interval. A duplicate answer is ignored by the server.
+            self._flow_control(stalled)
         last = headers.get("Nats-Last-Consumer")
         if last is not None and last.isdigit() and int(last) != self._expected_cseq - 1:
             self._schedule_reset()
+
+    def _flow_control(self, reply: str) -> None:
+        items = self._items
+        if items:
+            # answered when the reader takes what came before it: backpressure
+            last = items[-1]
+            if last[0] is None and last[1] == reply:
+                return  # a stalled heartbeat repeating the request queued last
+            items.append((None, reply, 0, 0))
+        else:
+            self._respond(reply)
 
     def _respond(self, subject: str) -> None:
         with contextlib.suppress(NatsError):
@@ -239,6 +280,10 @@ class OrderedConsumer:
 
     async def next_batch(self, timeout: float | None = None) -> list[Delivered]:
         """Everything delivered so far (at least one message); waits when there is none.
+
+        A batch ends at a flow-control request: it is answered by the next call, once the
+        reader has consumed what was delivered before it (so a slow reader holds the
+        server back instead of buffering window after window).
 
         Raises :class:`StopAsyncIteration` after :meth:`stop`, the consumer's fatal error
         if it failed, and :class:`asyncio.TimeoutError` after ``timeout`` with nothing.
@@ -259,10 +304,14 @@ class OrderedConsumer:
             batch: list[Delivered] = []
             append = batch.append
             while items:
-                item = items.popleft()
+                item = items[0]
                 if item[0] is None:
+                    if batch:
+                        break  # answered on the next call, after this batch is consumed
+                    items.popleft()
                     self._respond(item[1])
                 else:
+                    items.popleft()
                     append(item)
             if batch:
                 return batch
@@ -296,6 +345,19 @@ class OrderedConsumer:
         if old_sub is not None:
             with contextlib.suppress(NatsError):
                 await old_sub.unsubscribe()
+        start: int | None
+        if self._expected_cseq - 1 < self._snapshot_end:
+            # Inside a last_per_subject snapshot: resuming by sequence would replay older
+            # revisions of the keys not delivered yet. Take a new snapshot instead.
+            policy, start = self._policy, self._start_seq
+            self._skip_upto = self._last_sseq
+        elif self._last_sseq or self._floor:
+            # Before the first delivery a "new" consumer must not start over: what was
+            # written since it was created would be skipped.
+            policy, start = "by_start_sequence", max(self._last_sseq, self._floor) + 1
+            self._skip_upto = 0
+        else:
+            policy, start = self._policy, self._start_seq
         delay = 0.05
         while not self._stopped:
             if not self._nc.is_connected:
@@ -309,11 +371,6 @@ class OrderedConsumer:
                 with contextlib.suppress(NatsError, asyncio.TimeoutError):
                     await self._js.delete_consumer(self.stream, old_name)
                 old_name = ""
-            start: int | None
-            if self._last_sseq:
-                policy, start = "by_start_sequence", self._last_sseq + 1
-            else:
-                policy, start = self._policy, self._start_seq
             try:
                 await self._create(policy, start)
             except StreamNotFoundError as exc:

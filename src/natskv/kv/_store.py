@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from natskv.client import Msg
 from natskv.errors import (
     APIError,
+    BucketNotFoundError,
     KeyDeletedError,
     KeyExistsError,
     KeyNotFoundError,
     KeyValueError,
+    MaxPayloadError,
     NoMessageFoundError,
+    StreamNotFoundError,
     TTLNotSupportedError,
     ValueTooLargeError,
     WrongRevisionError,
@@ -136,9 +140,15 @@ class KVStore:
     async def _publish(
         self, key: str, data: bytes, headers: dict[str, str] | None, expected: int | None = None
     ) -> int:
-        msg = await self._nc.request(
-            self._write_prefix + key, data, headers=headers, timeout=self._timeout
-        )
+        try:
+            msg = await self._nc.request(
+                self._write_prefix + key, data, headers=headers, timeout=self._timeout
+            )
+        except MaxPayloadError as exc:
+            # _encode checked the value alone; with the header block it may still not fit
+            if isinstance(exc, ValueTooLargeError):
+                raise
+            raise ValueTooLargeError(f"value for key {key!r}: {exc}") from exc
         return self._ack(msg, key, expected)
 
     def _ack(self, msg: Msg, key: str, expected: int | None) -> int:
@@ -445,19 +455,24 @@ class KVStore:
         """Every key with a value, filtered on the server (``*`` and ``>`` wildcards)."""
         from natskv.kv._watch import iterate_entries
 
-        async for entry in iterate_entries(
-            self, filters or (">",), bytes, deliver_policy="last_per_subject", headers_only=True
-        ):
-            if entry.operation is KVOperation.PUT:
-                yield entry.key
+        # aclosing: a caller that stops early must not leave the scan's consumer behind
+        async with aclosing(
+            iterate_entries(
+                self, filters or (">",), bytes, deliver_policy="last_per_subject", headers_only=True
+            )
+        ) as entries:
+            async for entry in entries:
+                if entry.operation is KVOperation.PUT:
+                    yield entry.key
 
     async def history(self, key: str, type: Any = bytes) -> AsyncIterator[KVEntry[Any]]:
         """Every kept revision of ``key``, oldest first (markers included; empty if none)."""
         from natskv.kv._watch import iterate_entries
 
         validate_key(key)
-        async for entry in iterate_entries(self, (key,), type, deliver_policy="all"):
-            yield entry
+        async with aclosing(iterate_entries(self, (key,), type, deliver_policy="all")) as entries:
+            async for entry in entries:
+                yield entry
 
     async def get_many(
         self,
@@ -568,8 +583,11 @@ class KVStore:
             return KVResult(error=exc)
 
     async def status(self) -> KVStatus:
-        """The bucket's configuration and state."""
-        info = await self._js.stream_info(self.stream)
+        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
+        try:
+            info = await self._js.stream_info(self.stream)
+        except StreamNotFoundError:
+            raise BucketNotFoundError(self.bucket) from None
         self._config = info.config
         return KVStatus.from_stream_info(info)
 

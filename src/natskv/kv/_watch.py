@@ -10,7 +10,7 @@ and ``updates_only`` are caught up at once; deleted entries count toward it even
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from natskv.errors import InvalidConfigError
@@ -187,6 +187,13 @@ class KVWatcher(Generic[T]):
         return self
 
     async def __anext__(self) -> KVEntry[T]:
+        entry = await self._next_entry(until_caught_up=False)
+        assert entry is not None
+        return entry
+
+    async def _next_entry(self, *, until_caught_up: bool) -> KVEntry[T] | None:
+        # until_caught_up: return None instead of waiting for live changes when the
+        # snapshot ends in entries that ignore_deletes hides.
         while True:
             batch = self._batch
             if self._index >= len(batch):
@@ -211,6 +218,8 @@ class KVWatcher(Generic[T]):
                 if self._received >= self._target:
                     self._caught_up.set()
             if self._ignore_deletes and entry.operation is not _PUT:
+                if until_caught_up and self._caught_up.is_set():
+                    return None
                 continue
             return entry
 
@@ -225,7 +234,10 @@ class KVWatcher(Generic[T]):
         await self.start()
         out: list[KVEntry[T]] = []
         while not self.caught_up:
-            out.append(await self.__anext__())
+            entry = await self._next_entry(until_caught_up=True)
+            if entry is None:
+                break
+            out.append(entry)
         return out
 
 
@@ -236,7 +248,7 @@ async def iterate_entries(
     *,
     deliver_policy: str,
     headers_only: bool = False,
-) -> AsyncIterator[KVEntry[Any]]:
+) -> AsyncGenerator[KVEntry[Any], None]:
     """A finite scan: every matching stored message at the start, then stop.
 
     Memory stays bounded: batches come as the flow-controlled consumer delivers them.
