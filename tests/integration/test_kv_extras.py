@@ -226,3 +226,25 @@ async def test_purge_with_ttl_removes_the_marker_later(
             pytest.fail("the purge marker with a TTL never went away")
     finally:
         await kv.delete_store(bucket_name)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [["a.*", "a.1"], ["a.>", "a.b.c"], ["x", "x"], [">", "anything"], ["a.*.c", "a.b.*"]],
+)
+async def test_overlapping_watch_filters_are_rejected_at_the_call(
+    nc: natskv.Connection, store: natskv.KVStore, filters: list[str]
+) -> None:
+    before = nc.msgs_out
+    with pytest.raises(natskv.InvalidConfigError, match="overlap"):
+        store.watch(filters)
+    assert nc.msgs_out == before
+
+
+async def test_disjoint_watch_filters_are_accepted(store: natskv.KVStore) -> None:
+    await store.put("a.1", b"1")
+    await store.put("b.2", b"2")
+    await store.put("c", b"3")
+    async with store.watch(["a.*", "b.>"]) as watcher:
+        got = await watcher.initial_values()
+    assert sorted(e.key for e in got) == ["a.1", "b.2"]

@@ -24,6 +24,7 @@ from natskv.errors import (
     KeyValueError,
     MaxPayloadError,
     NoMessageFoundError,
+    NoRespondersError,
     StreamNotFoundError,
     TTLNotSupportedError,
     ValueTooLargeError,
@@ -144,6 +145,8 @@ class KVStore:
             msg = await self._nc.request(
                 self._write_prefix + key, data, headers=headers, timeout=self._timeout
             )
+        except NoRespondersError:
+            raise BucketNotFoundError(self.bucket) from None
         except MaxPayloadError as exc:
             # _encode checked the value alone; with the header block it may still not fit
             if isinstance(exc, ValueTooLargeError):
@@ -333,6 +336,20 @@ class KVStore:
             )
         return KVEntry(self.bucket, key, value, sm.seq, parse_timestamp(sm.time), 0, op, sm.data)
 
+    def _direct_entry(self, msg: Msg, key: str, type_: Any, decode: bool) -> KVEntry[Any]:
+        if msg.raw_headers is not None and not msg.data and msg.status:
+            try:
+                check_direct_status(msg)
+            except NoMessageFoundError:
+                raise KeyNotFoundError(key) from None
+        return self._entry(msg, key, type_, decode)
+
+    async def _direct_get(self, key: str) -> Msg:
+        try:
+            return await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
+        except NoRespondersError:
+            raise BucketNotFoundError(self.bucket) from None
+
     async def _latest(
         self, key: str, type_: Any = bytes, *, decode: bool = True, consistent: bool = False
     ) -> KVEntry[Any]:
@@ -341,14 +358,10 @@ class KVStore:
                 sm = await self._js.get_msg(self.stream, last_by_subj=self._read_prefix + key)
             except NoMessageFoundError:
                 raise KeyNotFoundError(key) from None
+            except StreamNotFoundError:
+                raise BucketNotFoundError(self.bucket) from None
             return self._stored_entry(sm, key, type_)
-        msg = await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
-        if msg.raw_headers is not None and not msg.data and msg.status:
-            try:
-                check_direct_status(msg)
-            except NoMessageFoundError:
-                raise KeyNotFoundError(key) from None
-        return self._entry(msg, key, type_, decode)
+        return self._direct_entry(await self._direct_get(key), key, type_, decode)
 
     async def _at_revision(
         self, key: str, revision: int, type_: Any, consistent: bool
@@ -390,7 +403,10 @@ class KVStore:
         ``consistent=True`` reads from the stream leader (read-after-write).
         """
         validate_key(key)
-        if revision is not None:
+        if revision is None and not consistent and self._allow_direct:
+            # the hot path: one subject-appended Direct Get, no extra coroutine layers
+            entry = self._direct_entry(await self._direct_get(key), key, type, True)
+        elif revision is not None:
             entry = await self._at_revision(key, int(revision), type, consistent)
         else:
             entry = await self._latest(key, type, consistent=consistent)

@@ -29,12 +29,31 @@ T = TypeVar("T")
 _PUT = KVOperation.PUT
 
 
+def _overlap(a: list[str], b: list[str]) -> bool:
+    """Whether two token lists (with ``*`` and a final ``>``) can match the same subject."""
+    for x, y in zip(a, b, strict=False):
+        if x == ">" or y == ">":
+            return True  # both have a token here, and ">" matches one or more
+        if x != y and x != "*" and y != "*":
+            return False
+    return len(a) == len(b)
+
+
 def _filters(store: KVStore, keys: str | Iterable[str]) -> list[str]:
     items = [keys] if isinstance(keys, str) else list(keys)
     if not items:
         raise InvalidConfigError("watch needs at least one key or filter")
+    checked = [validate_key_filter(k) for k in items]
+    tokens = [f.split(".") for f in checked]
+    for i in range(len(tokens)):
+        for j in range(i + 1, len(tokens)):
+            if _overlap(tokens[i], tokens[j]):
+                raise InvalidConfigError(
+                    f"key filters {checked[i]!r} and {checked[j]!r} overlap: "
+                    "the server needs filters that match disjoint keys"
+                )
     prefix = store._read_prefix
-    return [prefix + validate_key_filter(k) for k in items]
+    return [prefix + f for f in checked]
 
 
 class _EntryMaker:
