@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,9 +22,20 @@ def embedded_server() -> Iterator[EmbeddedServer]:
     server = EmbeddedServer(durable=False)
     server.start()
     try:
+        asyncio.run(_pin_file_store(server.url))
         yield server
     finally:
         server.stop()
+
+
+async def _pin_file_store(url: str) -> None:
+    # nats-server 2.15 removes an account's file-store directory in the background when
+    # its last stream goes, so a file bucket created right after a memory bucket is
+    # deleted can fail with 10049. One permanent file stream keeps the directory.
+    async with await natskv.connect(url) as nc:
+        await natskv.JetStream(nc).create_stream(
+            {"name": "natskv_test_pin", "subjects": ["natskv.test.pin"], "storage": "file"}
+        )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -35,6 +35,7 @@ from natskv.server import ensure_background_server
 __all__ = [
     "BYTE_SIZE",
     "DURATION",
+    "TIMEOUT",
     "AliasGroup",
     "RootGroup",
     "Session",
@@ -44,8 +45,11 @@ __all__ = [
     "fail",
     "main",
     "out",
+    "session",
+    "status_screen_width",
     "stdout_is_tty",
     "table_options",
+    "use_color",
 ]
 
 T = TypeVar("T")
@@ -58,8 +62,16 @@ EXIT_INTERRUPTED = 130
 # Parameter types
 # ---------------------------------------------------------------------------
 
+if TYPE_CHECKING:
+    # click >= 8.2 makes ParamType generic; older versions cannot subscript it at run time
+    _IntParam = click.ParamType[int]
+    _FloatParam = click.ParamType[float]
+    _DurationParam = click.ParamType[timedelta]
+else:
+    _IntParam = _FloatParam = _DurationParam = click.ParamType
 
-class ByteSizeType(click.ParamType):
+
+class ByteSizeType(_IntParam):
     """``1024``, ``10K``, ``1MB``, ``2GiB`` ... (natscli ``ParseStringAsBytes``; empty or
     negative means unlimited, -1)."""
 
@@ -74,7 +86,7 @@ class ByteSizeType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class DurationType(click.ParamType):
+class DurationType(_DurationParam):
     """Go durations (``90s``, ``1h30m``) plus natscli's ``d``, ``w``, ``M``, ``y`` units."""
 
     name = "DURATION"
@@ -90,7 +102,7 @@ class DurationType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class TimeoutType(click.ParamType):
+class TimeoutType(_FloatParam):
     """Seconds as a number (``5``, ``1.5``) or a duration (``5s``, ``500ms``)."""
 
     name = "SECONDS"
@@ -143,13 +155,15 @@ class Session:
             return env_url
         return ensure_background_server()
 
-    async def _run(self, work: Callable[[KVContext], Awaitable[T]]) -> T:
-        url = self.url()
+    async def _run(self, url: str, work: Callable[[KVContext], Awaitable[T]]) -> T:
+        # natscli: --user without --password is a token
+        token = self.user if self.user and not self.password else None
         nc = await connect(
             url,
             name="natskv",
-            user=self.user,
+            user=None if token else self.user,
             password=self.password,
+            token=token,
             user_credentials=self.creds,
             nkeys_seed_file=self.nkey,
             connect_timeout=self.timeout,
@@ -162,15 +176,8 @@ class Session:
 
     def run(self, work: Callable[[KVContext], Awaitable[T]]) -> T:
         """Connect, run ``work`` with a KV context, close: one ``asyncio.run``."""
-        return asyncio.run(self._run(work))
-
-
-def _session() -> Session:
-    ctx = click.get_current_context()
-    session = ctx.find_object(Session)
-    if session is None:  # a command invoked without the root group (tests)
-        session = ctx.ensure_object(Session)
-    return session
+        # resolved first: starting the background server blocks
+        return asyncio.run(self._run(self.url(), work))
 
 
 def _set_session(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -236,8 +243,9 @@ def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def session() -> Session:
-    """The current command's :class:`Session`."""
-    return _session()
+    """The current command's :class:`Session` (a default one outside the root group)."""
+    ctx = click.get_current_context()
+    return ctx.find_object(Session) or ctx.ensure_object(Session)
 
 
 # ---------------------------------------------------------------------------
@@ -273,14 +281,24 @@ def use_color(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 def confirm(question: str) -> bool:
-    """Ask a yes/no question (default no); end of input counts as no, Ctrl-C interrupts."""
-    try:
-        return click.confirm(question, default=False)
-    except click.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            raise KeyboardInterrupt from None
-        click.echo()
-        return False
+    """Ask a yes/no question (default no); end of input counts as no, Ctrl-C interrupts.
+
+    Not ``click.confirm``: it turns Ctrl-C and end of input into the same ``Abort``, and
+    Ctrl-C must exit with 130 while a closed STDIN is a plain "no".
+    """
+    prompt = f"{question} [y/N]: "
+    while True:
+        click.echo(prompt, nl=False)
+        try:
+            answer = input().strip().lower()
+        except EOFError:
+            click.echo()
+            return False
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+        click.echo("Error: invalid input")
 
 
 def fail(message: str) -> NoReturn:
@@ -340,6 +358,8 @@ class RootGroup(AliasGroup):
             return super().invoke(ctx)
         except NatsError as exc:
             fail(str(exc) or type(exc).__name__)
+        except BrokenPipeError:
+            raise  # `natskv ls b | head`: click's main exits quietly with status 1
         except OSError as exc:  # e.g. an unreadable --creds or --nkey file
             fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:

@@ -1,0 +1,62 @@
+"""``natskv server start|status|stop``: the local background nats-server.
+
+Commands without ``--server`` and ``NATS_URL`` start this server on first use; these
+commands manage it explicitly. Its data lives in the natskv home directory
+(``$NATSKV_HOME``, else the platform's user data directory).
+"""
+
+from __future__ import annotations
+
+import click
+
+from natskv.cli._main import fail, out
+from natskv.server import (
+    BackgroundStatus,
+    background_status,
+    ensure_background_server,
+    natskv_home,
+    stop_background_server,
+)
+
+__all__ = ["server_group"]
+
+_NONE_RUNNING = "no natskv server is running"
+
+
+def _running_line(url: str, status: BackgroundStatus) -> str:
+    return f"nats-server running at {url} (pid {status.pid}, data {status.data_dir})\n"
+
+
+@click.group("server")
+def server_group() -> None:
+    """Manage the local background nats-server used when no server is given."""
+
+
+@server_group.command("start")
+def start_cmd() -> None:
+    """Start the background server (or report the one already running)."""
+    url = ensure_background_server()
+    status = background_status()
+    if status is None:  # pragma: no cover - ensure_background_server wrote the state
+        fail(f"nats-server started at {url}, but its state file in {natskv_home()} is missing")
+    out(_running_line(url, status))
+
+
+@server_group.command("status")
+def status_cmd() -> None:
+    """Show whether the background server runs (exit status 1 when it does not)."""
+    status = background_status()
+    if status is None or not status.running:
+        out(_NONE_RUNNING + "\n")
+        raise click.exceptions.Exit(1)
+    out(_running_line(status.url, status))
+
+
+@server_group.command("stop")
+def stop_cmd() -> None:
+    """Stop the background server; its data is kept for the next start."""
+    status = background_status()
+    if status is not None and stop_background_server():
+        out(f"stopped nats-server (pid {status.pid})\n")
+    else:
+        out(_NONE_RUNNING + "\n")
