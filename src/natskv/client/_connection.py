@@ -92,11 +92,13 @@ class ConnectionState(Enum):
 class _Protocol(asyncio.Protocol):
     """One per socket; forwards to the connection while it is the current one."""
 
-    __slots__ = ("_conn", "transport")
+    __slots__ = ("_conn", "lost", "transport")
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.transport: asyncio.Transport | None = None
+        #: resolved once the socket is closed (for TLS: after the close_notify exchange)
+        self.lost: asyncio.Future[None] = conn._loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -107,6 +109,8 @@ class _Protocol(asyncio.Protocol):
             self._conn._data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
         self._conn._connection_lost(self, exc)
 
     def pause_writing(self) -> None:
@@ -122,7 +126,7 @@ class _Protocol(asyncio.Protocol):
 
 
 class Connection:
-    """A connection to a NATS server (or cluster), with reconnect. Create it with :func:`connect`."""
+    """A connection to a NATS server (or cluster), with reconnect. Made by :func:`connect`."""
 
     def __init__(
         self,
@@ -206,7 +210,12 @@ class Connection:
 
         self._sid = 0
         self._subs: dict[int, Subscription] = {}
-        self._pongs: deque[asyncio.Future[None]] = deque()
+        # One entry per PING in flight or queued, oldest first, since the server answers
+        # PINGs in order: the waiter of a flush(), or None for a keepalive. Entries of PINGs
+        # still in the write buffer (the last _pings_unsent) survive a lost connection.
+        self._pongs: deque[asyncio.Future[None] | None] = deque()
+        self._pings_unsent = 0
+        self._handshake_pong: asyncio.Future[None] | None = None
         self._outstanding_pings = 0
         self._ping_handle: asyncio.TimerHandle | None = None
 
@@ -334,7 +343,9 @@ class Connection:
             info = await asyncio.wait_for(info_waiter, self.connect_timeout)
             transport = proto.transport
             assert transport is not None
-            tls_needed = bool(info.get("tls_required")) or server.tls or self._tls not in (None, False)
+            tls_needed = (
+                bool(info.get("tls_required")) or server.tls or self._tls not in (None, False)
+            )
             if tls_needed and not self._tls_first:
                 ctx = self._tls_context(server)
                 new_transport = await asyncio.wait_for(
@@ -349,23 +360,37 @@ class Connection:
                 transport = new_transport
                 proto.transport = transport
             self._apply_info(info)
+            # before the PONG future: a credentials error must not leave it unawaited
+            connect_cmd = encode_connect(self._connect_options(server, info))
             pong: asyncio.Future[None] = loop.create_future()
             # The handshake PING is the first on this socket; PINGs of flush() calls made
             # while disconnected wait in the write buffer until after it, so go first.
-            self._pongs.append(pong)
-            transport.write(encode_connect(self._connect_options(server, info)) + PING_CMD)
+            self._handshake_pong = pong
+            self._pongs.appendleft(pong)
+            transport.write(connect_cmd + PING_CMD)
             await asyncio.wait_for(pong, self.connect_timeout)
             if self._handshake_error is not None:
                 raise self._handshake_error
         except BaseException:
             self._handshaking = False
             self._proto = None
+            hs_pong, self._handshake_pong = self._handshake_pong, None
+            if hs_pong is not None:
+                # gone with this socket (its PONG can never come): not left to pair with
+                # the PONG of a later PING
+                with contextlib.suppress(ValueError):
+                    self._pongs.remove(hs_pong)
+                if not hs_pong.done():
+                    hs_pong.cancel()
+                elif not hs_pong.cancelled():
+                    hs_pong.exception()  # seen: what went wrong is raised from here
             if proto.transport is not None:
                 proto.transport.abort()
             if self._handshake_error is not None:
                 raise self._handshake_error from None
             raise
         self._handshaking = False
+        self._handshake_pong = None
         self._transport = transport
         self._current = server
         self._outstanding_pings = 0
@@ -449,11 +474,10 @@ class Connection:
                 self._write_now(PONG_CMD)
             elif ev is PONG:
                 self._outstanding_pings = 0
-                while self._pongs:
-                    fut = self._pongs.popleft()
-                    if not fut.done():
+                if self._pongs:
+                    fut = self._pongs.popleft()  # this PONG's PING, even if nobody waits
+                    if fut is not None and not fut.done():
                         fut.set_result(None)
-                        break
             elif type(ev) is Info:
                 waiter = self._info_waiter
                 if waiter is not None and not waiter.done():
@@ -495,10 +519,9 @@ class Connection:
             waiter = self._info_waiter
             if waiter is not None and not waiter.done():
                 waiter.set_exception(exc)
-            while self._pongs:
-                fut = self._pongs.popleft()
-                if not fut.done():
-                    fut.set_exception(exc)
+            pong = self._handshake_pong
+            if pong is not None and not pong.done():
+                pong.set_exception(exc)
         self._report_error(exc)
 
     def _report_error(self, exc: Exception) -> None:
@@ -509,8 +532,8 @@ class Connection:
                 result = cb(exc)
                 if asyncio.iscoroutine(result):
                     self._loop.create_task(result)
-            except Exception:  # noqa: S110 - an error callback must never break the reader
-                pass
+            except Exception:
+                pass  # an error callback must never break the reader
 
     # ------------------------------------------------------------------ writing
 
@@ -534,9 +557,24 @@ class Connection:
         wbuf = self._wbuf
         data = wbuf[0] if len(wbuf) == 1 else b"".join(wbuf)
         wbuf.clear()
+        self._pings_unsent = 0
         self.bytes_out += self._wsize
         self._wsize = 0
         transport.write(data)
+
+    def _enqueue_ping(self, fut: asyncio.Future[None] | None) -> None:
+        self._pongs.append(fut)
+        self._pings_unsent += 1
+        self._enqueue(PING_CMD)
+
+    def _fail_sent_pings(self, exc: Exception) -> None:
+        """The socket is gone: fail the waiters of PINGs written to it. PINGs still in the
+        write buffer go out after a reconnect and keep their waiters."""
+        pongs = self._pongs
+        for _ in range(len(pongs) - self._pings_unsent):
+            fut = pongs.popleft()
+            if fut is not None and not fut.done():
+                fut.set_exception(exc)
 
     def _check_open(self) -> None:
         state = self._state
@@ -579,7 +617,8 @@ class Connection:
             size = len(payload)
             if size > self._max_payload:
                 raise MaxPayloadError(
-                    f"message of {size} bytes exceeds the server's max_payload of {self._max_payload}"
+                    f"message of {size} bytes exceeds the server's max_payload "
+                    f"of {self._max_payload}"
                 )
             if size >= _LARGE:
                 self._enqueue(pub_head(subject, reply, size))
@@ -623,8 +662,7 @@ class Connection:
         """Send everything queued and wait until the server has processed it (PING/PONG)."""
         self._check_open()
         fut: asyncio.Future[None] = self._loop.create_future()
-        self._pongs.append(fut)
-        self._enqueue(PING_CMD)
+        self._enqueue_ping(fut)
         try:
             await asyncio.wait_for(fut, timeout if timeout is not None else self.request_timeout)
         except asyncio.TimeoutError:
@@ -839,7 +877,7 @@ class Connection:
                 self._transport.abort()
             return
         self._outstanding_pings += 1
-        self._enqueue(PING_CMD)
+        self._enqueue_ping(None)
         self._schedule_ping()
 
     # ------------------------------------------------------------------ reconnect
@@ -858,10 +896,7 @@ class Connection:
         waiter = self._info_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(self._handshake_error or lost)
-        while self._pongs:
-            fut = self._pongs.popleft()
-            if not fut.done():
-                fut.set_exception(lost)
+        self._fail_sent_pings(self._handshake_error or lost)
         if self._handshaking or self._state not in (
             ConnectionState.CONNECTED,
             ConnectionState.DRAINING,
@@ -922,6 +957,7 @@ class Connection:
         frames.extend(self._wbuf)
         self._wbuf.clear()
         self._wsize = 0
+        self._pings_unsent = 0
         if frames:
             transport.write(b"".join(frames))
         self._schedule_ping()
@@ -935,15 +971,8 @@ class Connection:
             return
         self._state = ConnectionState.DRAINING
         subs = [s for s in self._subs.values() if s.sid != self._resp_sid]
-        for sub in subs:
-            self._unsubscribe(sub)
         try:
-            if self._transport is not None:
-                with contextlib.suppress(NatsError):
-                    fut: asyncio.Future[None] = self._loop.create_future()
-                    self._pongs.append(fut)
-                    self._enqueue(PING_CMD)
-                    await asyncio.wait_for(fut, timeout)
+            await self._drain_subscriptions(subs, timeout)
             workers = [s._worker for s in subs if s._worker is not None]
             if workers:
                 await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), timeout)
@@ -951,6 +980,25 @@ class Connection:
             self._report_error(TimeoutError("drain timed out"))
         finally:
             await self.close()
+
+    async def _drain_subscriptions(self, subs: list[Subscription], timeout: float) -> None:
+        """UNSUB, but keep delivering until the server confirms it (PING/PONG): messages it
+        sent before it processed the UNSUB are still on their way and belong to the
+        subscriptions. Then the subscriptions end; readers finish what they hold."""
+        try:
+            if self.is_closed:
+                return
+            for sub in subs:
+                if sub.sid in self._subs:
+                    self._enqueue(encode_unsub(sub.sid))
+            fut: asyncio.Future[None] = self._loop.create_future()
+            self._enqueue_ping(fut)
+            with contextlib.suppress(NatsError):
+                await asyncio.wait_for(fut, timeout)
+        finally:
+            for sub in subs:
+                self._remove_subscription(sub)
+                sub._finish()
 
     async def close(self) -> None:
         """Close the connection: pending writes are sent, waiters and iterators end."""
@@ -985,8 +1033,9 @@ class Connection:
         self._resp_streams.clear()
         while self._pongs:
             p = self._pongs.popleft()
-            if not p.done():
+            if p is not None and not p.done():
                 p.set_exception(closed)
+        self._pings_unsent = 0
         for w in self._drain_waiters:
             if not w.done():
                 w.set_exception(closed)
@@ -997,10 +1046,17 @@ class Connection:
             sub._finish()
         for sub in subs:
             await sub._stop_worker()
+        proto = self._proto
         self._proto = None
         self._transport = None
         if transport is not None:
             transport.close()
+            if proto is not None:
+                # close() only starts closing (a TLS transport first exchanges close_notify):
+                # wait until the socket is really closed, so that none outlives the loop
+                await asyncio.wait((proto.lost,), timeout=self.connect_timeout)
+                if not proto.lost.done():
+                    transport.abort()
         self._closed_event.set()
         if was_established:
             self._notify([], self._closed_cb)
@@ -1042,4 +1098,3 @@ async def connect(
     conn = Connection(servers, **options)
     await conn._connect()
     return conn
-

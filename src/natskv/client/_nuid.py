@@ -18,7 +18,7 @@ _MAX_INC = 333
 class NUID:
     """A fast generator of 22-character unique tokens."""
 
-    __slots__ = ("_prefix", "_seq", "_inc")
+    __slots__ = ("_inc", "_prefix", "_seq")
 
     def __init__(self) -> None:
         self._prefix = ""

@@ -9,6 +9,7 @@ coroutine callback, drains. No task is created per message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -32,22 +33,22 @@ class Subscription:
     """An interest in a subject. Iterate it (``async for msg in sub``) or give a callback."""
 
     __slots__ = (
-        "_conn",
-        "sid",
-        "subject",
-        "queue",
-        "_sync_cb",
         "_async_cb",
+        "_closed",
+        "_conn",
+        "_delivered",
+        "_limit_bytes",
+        "_limit_msgs",
+        "_max_msgs",
         "_pending",
         "_pending_bytes",
+        "_sync_cb",
         "_waiter",
-        "_closed",
-        "_max_msgs",
-        "_delivered",
         "_worker",
-        "_limit_msgs",
-        "_limit_bytes",
         "dropped",
+        "queue",
+        "sid",
+        "subject",
     )
 
     def __init__(
@@ -175,7 +176,9 @@ class Subscription:
                 try:
                     await asyncio.wait_for(waiter, timeout)
                 except asyncio.TimeoutError:
-                    raise TimeoutError(f"no message on {self.subject!r} within {timeout}s") from None
+                    raise TimeoutError(
+                        f"no message on {self.subject!r} within {timeout}s"
+                    ) from None
                 finally:
                     if self._waiter is waiter:
                         self._waiter = None
@@ -198,8 +201,15 @@ class Subscription:
             await self._stop_worker()
 
     async def drain(self) -> None:
-        """Unsubscribe, then let an async callback finish the messages already received."""
-        self._conn._unsubscribe(self, 0)
+        """Unsubscribe, then let an async callback finish the messages already received.
+
+        Messages the server sent before it processed the unsubscribe are delivered too.
+        """
+        conn = self._conn
+        try:
+            await conn._drain_subscriptions([self], conn.request_timeout)
+        except asyncio.TimeoutError:
+            conn._report_error(TimeoutError(f"drain of {self.subject!r} timed out"))
         worker = self._worker
         if worker is not None:
             await asyncio.shield(worker)
@@ -208,10 +218,8 @@ class Subscription:
         worker = self._worker
         if worker is not None and not worker.done() and worker is not asyncio.current_task():
             worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            except asyncio.CancelledError:
-                pass
 
     def __repr__(self) -> str:
         return f"<Subscription sid={self.sid} subject={self.subject!r} queue={self.queue!r}>"
