@@ -76,6 +76,7 @@ ErrorCallback = Callable[[Exception], Any]
 EventCallback = Callable[[], Any]
 
 _NO_RESPONDERS = b"NATS/1.0 503"
+_TICK = 0.05  # resolution of request timeouts, in seconds
 _LARGE = 64 * 1024
 
 
@@ -227,6 +228,9 @@ class Connection:
         self._resp_futs: dict[str, asyncio.Future[Msg]] = {}
         self._resp_streams: dict[str, Callable[[Msg], None]] = {}
         self._resp_token = 0
+        self._deadlines: dict[int, list[tuple[str, str, float]]] = {}
+        self._sweep_handle: asyncio.TimerHandle | None = None
+        self._sweep_slot = 0
 
         self._info_waiter: asyncio.Future[dict[str, Any]] | None = None
         self._handshaking = False
@@ -751,6 +755,38 @@ class Connection:
         self._resp_token += 1
         return str(self._resp_token)
 
+    # Request timeouts: a timer per request (call_later + cancel) costs more than the
+    # request itself at high rates, so deadlines go into 50 ms slots swept by one timer.
+    # A reply that arrives pops its future, and the sweep skips it.
+
+    def _arm_deadline(self, token: str, subject: str, timeout: float) -> None:
+        slot = int((self._loop.time() + timeout) / _TICK) + 1
+        bucket = self._deadlines.get(slot)
+        if bucket is None:
+            self._deadlines[slot] = bucket = []
+            if self._sweep_slot == 0 or slot < self._sweep_slot:
+                if self._sweep_handle is not None:
+                    self._sweep_handle.cancel()
+                self._sweep_slot = slot
+                self._sweep_handle = self._loop.call_at(slot * _TICK, self._sweep_deadlines)
+        bucket.append((token, subject, timeout))
+
+    def _sweep_deadlines(self) -> None:
+        self._sweep_handle = None
+        self._sweep_slot = 0
+        deadlines = self._deadlines
+        now = int(self._loop.time() / _TICK)
+        futs = self._resp_futs
+        for slot in sorted(s for s in deadlines if s <= now):
+            for token, subject, timeout in deadlines.pop(slot):
+                fut = futs.pop(token, None)
+                if fut is not None and not fut.done():
+                    fut.set_exception(TimeoutError(f"no reply to {subject!r} within {timeout:g}s"))
+        if deadlines:
+            slot = min(deadlines)
+            self._sweep_slot = slot
+            self._sweep_handle = self._loop.call_at(slot * _TICK, self._sweep_deadlines)
+
     async def request(
         self,
         subject: str,
@@ -763,26 +799,42 @@ class Connection:
 
         Raises :class:`NoRespondersError` when nobody listens on ``subject`` and
         :class:`natskv.TimeoutError` when no reply comes within ``timeout`` seconds
-        (default: the connection's ``request_timeout``).
+        (default: the connection's ``request_timeout``; measured in 50 ms steps).
         """
-        self._ensure_resp_sub()
-        token = self._next_token()
+        if not self._resp_sid:
+            self._ensure_resp_sub()
+        self._resp_token += 1
+        token = str(self._resp_token)
         fut: asyncio.Future[Msg] = self._loop.create_future()
-        self._resp_futs[token] = fut
+        futs = self._resp_futs
+        futs[token] = fut
         try:
             self.publish_nowait(subject, payload, reply=self._resp_prefix + token, headers=headers)
         except BaseException:
-            del self._resp_futs[token]
+            del futs[token]
             raise
-        return await self._await_reply(token, fut, subject, timeout)
+        self._arm_deadline(token, subject, self.request_timeout if timeout is None else timeout)
+        try:
+            return await fut
+        except NoRespondersError:
+            raise NoRespondersError(subject) from None
+        except asyncio.CancelledError:
+            futs.pop(token, None)
+            raise
 
     def request_nowait(
-        self, subject: str, payload: bytes = b"", *, headers: Headers = None
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Headers = None,
+        timeout: float | None = None,
     ) -> tuple[str, asyncio.Future[Msg]]:
         """Send a request now and return ``(token, future)``; used for pipelining.
 
-        The caller must eventually await the future via :meth:`await_reply` or
-        cancel it with :meth:`cancel_reply`.
+        The future fails with :class:`natskv.TimeoutError` after ``timeout`` (default:
+        ``request_timeout``). Await it with :meth:`await_reply`, or drop it with
+        :meth:`cancel_reply`.
         """
         self._ensure_resp_sub()
         token = self._next_token()
@@ -793,37 +845,28 @@ class Connection:
         except BaseException:
             del self._resp_futs[token]
             raise
+        self._arm_deadline(token, subject, self.request_timeout if timeout is None else timeout)
         return token, fut
 
     async def await_reply(
         self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None = None
     ) -> Msg:
-        """Wait for a reply started by :meth:`request_nowait`."""
-        return await self._await_reply(token, fut, subject, timeout)
+        """Wait for a reply started by :meth:`request_nowait` (``timeout`` may shorten it)."""
+        if timeout is not None and not fut.done():
+            self._arm_deadline(token, subject, timeout)
+        try:
+            return await fut
+        except NoRespondersError:
+            raise NoRespondersError(subject) from None
+        except asyncio.CancelledError:
+            self._resp_futs.pop(token, None)
+            raise
 
     def cancel_reply(self, token: str) -> None:
         """Forget a pending reply started by :meth:`request_nowait`."""
         fut = self._resp_futs.pop(token, None)
         if fut is not None and not fut.done():
             fut.cancel()
-
-    async def _await_reply(
-        self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None
-    ) -> Msg:
-        if fut.done():
-            try:
-                return fut.result()
-            except NoRespondersError:
-                raise NoRespondersError(subject) from None
-        t = self.request_timeout if timeout is None else timeout
-        handle = self._loop.call_later(t, _expire, fut, subject, t)
-        try:
-            return await fut
-        except NoRespondersError:
-            raise NoRespondersError(subject) from None
-        finally:
-            handle.cancel()
-            self._resp_futs.pop(token, None)
 
     def open_reply_stream(self, handler: Callable[[Msg], None]) -> tuple[str, Callable[[], None]]:
         """Route every reply to a new inbox to ``handler`` (called inline from the reader).
@@ -1031,6 +1074,11 @@ class Connection:
                 fut.set_exception(closed)
         self._resp_futs.clear()
         self._resp_streams.clear()
+        self._deadlines.clear()
+        if self._sweep_handle is not None:
+            self._sweep_handle.cancel()
+            self._sweep_handle = None
+            self._sweep_slot = 0
         while self._pongs:
             p = self._pongs.popleft()
             if p is not None and not p.done():
@@ -1073,11 +1121,6 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<natskv.Connection {self._state.value} {self.connected_url or ''}>"
-
-
-def _expire(fut: asyncio.Future[Msg], subject: str, timeout: float) -> None:
-    if not fut.done():
-        fut.set_exception(TimeoutError(f"no reply to {subject!r} within {timeout:g}s"))
 
 
 def _discard(items: list[EventCallback], item: EventCallback) -> None:
