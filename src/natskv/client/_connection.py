@@ -21,7 +21,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from natskv.client._nuid import NUID
 from natskv.client._options import (
@@ -102,7 +102,8 @@ class _Protocol(asyncio.Protocol):
         self.lost: asyncio.Future[None] = conn._loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports do not subclass asyncio.Transport; they are duck-typed.
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -360,7 +361,6 @@ class Connection:
                 )
                 if new_transport is None:
                     raise NatsConnectionError("TLS upgrade failed")
-                assert isinstance(new_transport, asyncio.Transport)
                 transport = new_transport
                 proto.transport = transport
             self._apply_info(info)
