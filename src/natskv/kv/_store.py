@@ -94,12 +94,15 @@ class KVStore:
         read_bucket = bucket
         write_prefix = ""
         mirror = stream_config.get("mirror")
+        api = None
         if mirror:
             origin = str(mirror.get("name", ""))
             read_bucket = origin[3:] if origin.startswith("KV_") else origin
             api = (mirror.get("external") or {}).get("api")
-            if api:
-                write_prefix = f"{api}."
+        # nats.go: an external mirror writes through its API prefix; otherwise every write
+        # (a mirror's to its origin too) carries a non-default API prefix or domain
+        if api:
+            write_prefix = f"{api}."
         elif js.prefix != "$JS.API":
             write_prefix = f"{js.prefix}."
         self._read_prefix = f"$KV.{read_bucket}."
@@ -469,17 +472,12 @@ class KVStore:
 
     async def keys(self, *filters: str) -> AsyncIterator[str]:
         """Every key with a value, filtered on the server (``*`` and ``>`` wildcards)."""
-        from natskv.kv._watch import iterate_entries
+        from natskv.kv._watch import iterate_keys
 
         # aclosing: a caller that stops early must not leave the scan's consumer behind
-        async with aclosing(
-            iterate_entries(
-                self, filters or (">",), bytes, deliver_policy="last_per_subject", headers_only=True
-            )
-        ) as entries:
-            async for entry in entries:
-                if entry.operation is KVOperation.PUT:
-                    yield entry.key
+        async with aclosing(iterate_keys(self, filters or (">",))) as keys:
+            async for key in keys:
+                yield key
 
     async def history(self, key: str, type: Any = bytes) -> AsyncIterator[KVEntry[Any]]:
         """Every kept revision of ``key``, oldest first (markers included; empty if none)."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Iterable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from natskv.client import Msg
 from natskv.errors import InvalidConfigError
 from natskv.jetstream import Delivered, OrderedConsumer
 from natskv.kv._entry import KVEntry, KVOperation
@@ -56,6 +58,14 @@ def _filters(store: KVStore, keys: str | Iterable[str]) -> list[str]:
     return [prefix + f for f in checked]
 
 
+def _operation(msg: Msg) -> KVOperation:
+    """The entry's operation; headers are parsed only when they can name one."""
+    raw = msg.raw_headers
+    if raw is None or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw):
+        return _PUT
+    return operation_from_headers(msg.headers)
+
+
 class _EntryMaker:
     """Turns delivered messages into entries (the per-message hot path)."""
 
@@ -70,7 +80,7 @@ class _EntryMaker:
     def __call__(self, item: Delivered) -> KVEntry[Any]:
         msg, sseq, ts, pending = item
         key = msg.subject[self.plen :]
-        op = _PUT if msg.raw_headers is None else operation_from_headers(msg.headers)
+        op = _operation(msg)
         data = msg.data
         value = None
         if op is _PUT and not self.meta_only:
@@ -260,15 +270,14 @@ class KVWatcher(Generic[T]):
         return out
 
 
-async def iterate_entries(
+async def iterate_batches(
     store: KVStore,
     keys: Iterable[str],
-    type_: Any,
     *,
     deliver_policy: str,
     headers_only: bool = False,
-) -> AsyncGenerator[KVEntry[Any], None]:
-    """A finite scan: every matching stored message at the start, then stop.
+) -> AsyncGenerator[list[Delivered], None]:
+    """A finite scan: every matching stored message at the start, in delivered batches.
 
     Memory stays bounded: batches come as the flow-controlled consumer delivers them.
     """
@@ -279,16 +288,45 @@ async def iterate_entries(
         deliver_policy=deliver_policy,
         headers_only=headers_only,
     )
-    make = _EntryMaker(store, type_, headers_only)
     info = await consumer.start()
     remaining = info.num_pending
     try:
         while remaining > 0:
             batch = await consumer.next_batch()
-            for item in batch:
-                remaining -= 1
-                yield make(item)
-                if remaining <= 0:
-                    break
+            if len(batch) > remaining:
+                del batch[remaining:]
+            remaining -= len(batch)
+            yield batch
     finally:
         await consumer.stop()
+
+
+async def iterate_entries(
+    store: KVStore,
+    keys: Iterable[str],
+    type_: Any,
+    *,
+    deliver_policy: str,
+    headers_only: bool = False,
+) -> AsyncGenerator[KVEntry[Any], None]:
+    """:func:`iterate_batches`, as entries."""
+    make = _EntryMaker(store, type_, headers_only)
+    async with aclosing(
+        iterate_batches(store, keys, deliver_policy=deliver_policy, headers_only=headers_only)
+    ) as batches:
+        async for batch in batches:
+            for item in batch:
+                yield make(item)
+
+
+async def iterate_keys(store: KVStore, filters: Iterable[str]) -> AsyncGenerator[str, None]:
+    """The keys with a value: headers only, latest per key, no entry objects built."""
+    plen = store._read_prefix_len
+    async with aclosing(
+        iterate_batches(store, filters, deliver_policy="last_per_subject", headers_only=True)
+    ) as batches:
+        async for batch in batches:
+            for item in batch:
+                msg = item[0]
+                if _operation(msg) is _PUT:
+                    yield msg.subject[plen:]
