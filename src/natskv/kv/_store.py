@@ -9,6 +9,7 @@ before anything is sent.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from datetime import timedelta
@@ -31,7 +32,7 @@ from natskv.errors import (
     WrongRevisionError,
 )
 from natskv.jetstream import JetStream, StoredMessage, check_direct_status
-from natskv.kv._codecs import CodecRegistry, decode_value
+from natskv.kv._codecs import Codec, CodecRegistry, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._mapping import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
@@ -119,6 +120,17 @@ class KVStore:
         """The codec registry this bucket encodes and decodes values with."""
         return self._codecs
 
+    def with_codecs(self, codecs: CodecRegistry | Codec) -> KVStore:
+        """This bucket with another codec registry, or with one codec in front of its own.
+
+        The per-call ``codec=`` arguments use this; it is cheap (a shallow copy).
+        """
+        clone = copy.copy(self)
+        clone._codecs = (
+            codecs if isinstance(codecs, CodecRegistry) else self._codecs.with_codec(codecs)
+        )
+        return clone
+
     @property
     def js(self) -> JetStream:
         """The JetStream context of this store."""
@@ -171,14 +183,19 @@ class KVStore:
                 ) from exc
             raise
 
-    async def put(self, key: str, value: Any, *, ttl: object = None) -> int:
+    async def put(
+        self, key: str, value: Any, *, ttl: object = None, codec: Codec | None = None
+    ) -> int:
         """Store ``value`` under ``key``; returns the new revision.
 
-        Per-key TTL is refused here (ADR-48: an older revision could come back to life
-        when the newest one expires); use :meth:`create` or :meth:`purge` with ``ttl``.
+        ``codec`` encodes this value instead of the bucket's registry. Per-key TTL is
+        refused here (ADR-48: an older revision could come back to life when the newest
+        one expires); use :meth:`create` or :meth:`purge` with ``ttl``.
         """
         if ttl is not None:
             _refuse_ttl("put")
+        if codec is not None:
+            return await self.with_codecs(codec).put(key, value)
         validate_key(key)
         return await self._publish(key, self._encode(value), None)
 
@@ -222,7 +239,12 @@ class KVStore:
         return results
 
     async def create(
-        self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
+        self,
+        key: str,
+        value: Any,
+        *,
+        ttl: timedelta | float | str | None = None,
+        codec: Codec | None = None,
     ) -> int:
         """Store ``value`` only if ``key`` has no value (never written, deleted or purged).
 
@@ -230,6 +252,8 @@ class KVStore:
         after a delete is race-free: it is a compare-and-set on the delete marker.
         ``ttl`` (at least 1 s) expires the key, on buckets with ``limit_marker_ttl``.
         """
+        if codec is not None:
+            return await self.with_codecs(codec).create(key, value, ttl=ttl)
         validate_key(key)
         data = self._encode(value)
         headers = {EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}
@@ -256,10 +280,20 @@ class KVStore:
                 conflict = exc
         raise KeyExistsError(key, conflict.actual) from conflict
 
-    async def update(self, key: str, value: Any, revision: int, *, ttl: object = None) -> int:
+    async def update(
+        self,
+        key: str,
+        value: Any,
+        revision: int,
+        *,
+        ttl: object = None,
+        codec: Codec | None = None,
+    ) -> int:
         """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`)."""
         if ttl is not None:
             _refuse_ttl("update")
+        if codec is not None:
+            return await self.with_codecs(codec).update(key, value, revision)
         validate_key(key)
         data = self._encode(value)
         return await self._publish(
@@ -385,11 +419,22 @@ class KVStore:
 
     @overload
     async def get_entry(
-        self, key: str, type: type[T], *, revision: int | None = ..., consistent: bool = ...
+        self,
+        key: str,
+        type: type[T],
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
     ) -> KVEntry[T]: ...
     @overload
     async def get_entry(
-        self, key: str, *, revision: int | None = ..., consistent: bool = ...
+        self,
+        key: str,
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
     ) -> KVEntry[bytes]: ...
     async def get_entry(
         self,
@@ -398,13 +443,19 @@ class KVStore:
         *,
         revision: int | None = None,
         consistent: bool = False,
+        codec: Codec | None = None,
     ) -> KVEntry[Any]:
         """The entry of ``key`` (latest, or exactly ``revision``), its value decoded as ``type``.
 
         Raises :class:`KeyNotFoundError`, or :class:`KeyDeletedError` (a subclass, with the
         marker's revision) when the latest entry is a delete or purge marker.
-        ``consistent=True`` reads from the stream leader (read-after-write).
+        ``consistent=True`` reads from the stream leader (read-after-write); ``codec``
+        decodes this value instead of the bucket's registry.
         """
+        if codec is not None:
+            return await self.with_codecs(codec).get_entry(
+                key, type, revision=revision, consistent=consistent
+            )
         validate_key(key)
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
@@ -419,11 +470,22 @@ class KVStore:
 
     @overload
     async def get(
-        self, key: str, type: type[T], *, revision: int | None = ..., consistent: bool = ...
+        self,
+        key: str,
+        type: type[T],
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
     ) -> T: ...
     @overload
     async def get(
-        self, key: str, *, revision: int | None = ..., consistent: bool = ...
+        self,
+        key: str,
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
     ) -> bytes: ...
     async def get(
         self,
@@ -432,9 +494,12 @@ class KVStore:
         *,
         revision: int | None = None,
         consistent: bool = False,
+        codec: Codec | None = None,
     ) -> Any:
         """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`)."""
-        entry = await self.get_entry(key, type, revision=revision, consistent=consistent)
+        entry = await self.get_entry(
+            key, type, revision=revision, consistent=consistent, codec=codec
+        )
         return entry.value
 
     # ------------------------------------------------------------------ watching and listing
@@ -449,6 +514,7 @@ class KVStore:
         meta_only: bool = False,
         updates_only: bool = False,
         resume_from_revision: int | None = None,
+        codec: Codec | None = None,
     ) -> KVWatcher[Any]:
         """Watch keys (``>`` = all; subject wildcards ``*`` and ``>``; or a list of filters).
 
@@ -460,7 +526,7 @@ class KVStore:
         from natskv.kv._watch import KVWatcher
 
         return KVWatcher(
-            self,
+            self if codec is None else self.with_codecs(codec),
             keys,
             type,
             include_history=include_history,
@@ -479,12 +545,15 @@ class KVStore:
             async for key in keys:
                 yield key
 
-    async def history(self, key: str, type: Any = bytes) -> AsyncIterator[KVEntry[Any]]:
+    async def history(
+        self, key: str, type: Any = bytes, *, codec: Codec | None = None
+    ) -> AsyncIterator[KVEntry[Any]]:
         """Every kept revision of ``key``, oldest first (markers included; empty if none)."""
         from natskv.kv._watch import iterate_entries
 
         validate_key(key)
-        async with aclosing(iterate_entries(self, (key,), type, deliver_policy="all")) as entries:
+        store = self if codec is None else self.with_codecs(codec)
+        async with aclosing(iterate_entries(store, (key,), type, deliver_policy="all")) as entries:
             async for entry in entries:
                 yield entry
 
@@ -495,6 +564,7 @@ class KVStore:
         *,
         up_to_revision: int | None = None,
         include_deleted: bool = False,
+        codec: Codec | None = None,
     ) -> dict[str, KVEntry[Any]]:
         """The latest entries of many keys (or filters) at one consistent point in time.
 
@@ -504,8 +574,9 @@ class KVStore:
         """
         from natskv.kv._bulk import get_many
 
+        store = self if codec is None else self.with_codecs(codec)
         return await get_many(
-            self, keys, type, up_to_revision=up_to_revision, include_deleted=include_deleted
+            store, keys, type, up_to_revision=up_to_revision, include_deleted=include_deleted
         )
 
     async def purge_deletes(self, older_than: timedelta | None = timedelta(minutes=30)) -> int:
