@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import natskv
+import natskv.jetstream
 from natskv.server import EmbeddedServer, stop_background_server
 
 # --- server fixtures ---
@@ -106,3 +107,38 @@ async def store(kv: natskv.KVContext, bucket_name: str) -> AsyncIterator[natskv.
     finally:
         with contextlib.suppress(natskv.NatsError):
             await kv.delete_store(bucket_name)
+
+
+@pytest.fixture
+async def cleanup(kv: natskv.KVContext) -> AsyncIterator[list[str]]:
+    """Bucket names appended here are deleted after the test (last added first)."""
+    names: list[str] = []
+    try:
+        yield names
+    finally:
+        for name in reversed(names):
+            with contextlib.suppress(natskv.NatsError):
+                await kv.delete_store(name)
+
+
+@pytest.fixture
+def consumers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[tuple[natskv.jetstream.ConsumerConfig, natskv.jetstream.ConsumerInfo]]:
+    """Every consumer created through ``JetStream.create_consumer``, with its info."""
+    created: list[tuple[natskv.jetstream.ConsumerConfig, natskv.jetstream.ConsumerInfo]] = []
+    real = natskv.JetStream.create_consumer
+
+    async def create_consumer(
+        self: natskv.JetStream,
+        stream: str,
+        config: natskv.jetstream.ConsumerConfig,
+        *,
+        action: str = "",
+    ) -> natskv.jetstream.ConsumerInfo:
+        info = await real(self, stream, config, action=action)
+        created.append((config, info))
+        return info
+
+    monkeypatch.setattr(natskv.JetStream, "create_consumer", create_consumer)
+    return created

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -20,18 +20,6 @@ from natskv import KVConfig, KVSource, RePublish
 
 def _bucket() -> str:
     return "m_" + uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-async def cleanup(kv: natskv.KVContext) -> AsyncIterator[list[str]]:
-    """Bucket names appended here are deleted after the test (last added first)."""
-    names: list[str] = []
-    try:
-        yield names
-    finally:
-        for name in reversed(names):
-            with contextlib.suppress(natskv.NatsError):
-                await kv.delete_store(name)
 
 
 async def _until(check: Callable[[], Awaitable[Any]], what: str) -> Any:

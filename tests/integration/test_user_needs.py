@@ -25,23 +25,6 @@ from natskv.jetstream import ConsumerConfig, ConsumerInfo
 
 
 @pytest.fixture
-def consumers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ConsumerConfig, ConsumerInfo]]:
-    """Every consumer created through ``JetStream.create_consumer``, with its info."""
-    created: list[tuple[ConsumerConfig, ConsumerInfo]] = []
-    real = natskv.JetStream.create_consumer
-
-    async def create_consumer(
-        self: natskv.JetStream, stream: str, config: ConsumerConfig, *, action: str = ""
-    ) -> ConsumerInfo:
-        info = await real(self, stream, config, action=action)
-        created.append((config, info))
-        return info
-
-    monkeypatch.setattr(natskv.JetStream, "create_consumer", create_consumer)
-    return created
-
-
-@pytest.fixture
 def requests(nc: natskv.Connection, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The subject of every request ``nc`` sends."""
     subjects: list[str] = []

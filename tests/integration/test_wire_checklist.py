@@ -9,10 +9,9 @@ docstring (``Checklist 7.3 #N:``). Behaviour that other suites already cover in 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,18 +30,6 @@ _NS = 1_000_000_000
 
 def _bucket() -> str:
     return "w_" + uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-async def cleanup(kv: natskv.KVContext) -> AsyncIterator[list[str]]:
-    """Bucket names appended here are deleted after the test."""
-    names: list[str] = []
-    try:
-        yield names
-    finally:
-        for name in reversed(names):
-            with contextlib.suppress(natskv.NatsError):
-                await kv.delete_store(name)
 
 
 @dataclass
@@ -83,23 +70,6 @@ def spy(nc: natskv.Connection, monkeypatch: pytest.MonkeyPatch) -> RequestSpy:
 
     monkeypatch.setattr(nc, "request", request)
     return recorder
-
-
-@pytest.fixture
-def consumer_configs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ConsumerConfig, ConsumerInfo]]:
-    """Every consumer created through ``JetStream.create_consumer``, with its info."""
-    created: list[tuple[ConsumerConfig, ConsumerInfo]] = []
-    real = natskv.JetStream.create_consumer
-
-    async def create_consumer(
-        self: natskv.JetStream, stream: str, config: ConsumerConfig, *, action: str = ""
-    ) -> ConsumerInfo:
-        info = await real(self, stream, config, action=action)
-        created.append((config, info))
-        return info
-
-    monkeypatch.setattr(natskv.JetStream, "create_consumer", create_consumer)
-    return created
 
 
 async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -713,7 +683,7 @@ async def test_5_a_lost_flow_control_request_is_recovered_by_the_stalled_header(
 
 
 async def test_6_keys_and_purge_deletes_use_last_per_subject_headers_only(
-    store: natskv.KVStore, consumer_configs: list[tuple[ConsumerConfig, ConsumerInfo]]
+    store: natskv.KVStore, consumers: list[tuple[ConsumerConfig, ConsumerInfo]]
 ) -> None:
     """Checklist 7.3 #6: keys() and purge_deletes() use last_per_subject + headers_only."""
     await store.put("a", b"1")
@@ -722,7 +692,7 @@ async def test_6_keys_and_purge_deletes_use_last_per_subject_headers_only(
     assert [k async for k in store.keys()] == ["a"]
     assert await store.purge_deletes(older_than=timedelta(seconds=-1)) == 1
     assert [k async for k in store.keys("a", "z.>")] == ["a"]
-    (keys_cfg, keys_info), (purge_cfg, _), (filtered_cfg, _) = consumer_configs
+    (keys_cfg, keys_info), (purge_cfg, _), (filtered_cfg, _) = consumers
     for cfg in (keys_cfg, purge_cfg, filtered_cfg):
         assert cfg.deliver_policy == "last_per_subject"
         assert cfg.headers_only is True
@@ -732,7 +702,7 @@ async def test_6_keys_and_purge_deletes_use_last_per_subject_headers_only(
 
 
 async def test_6_history_uses_deliver_all(
-    store: natskv.KVStore, consumer_configs: list[tuple[ConsumerConfig, ConsumerInfo]]
+    store: natskv.KVStore, consumers: list[tuple[ConsumerConfig, ConsumerInfo]]
 ) -> None:
     """Checklist 7.3 #6: history() delivers every kept revision of the one key (values too)."""
     for i in range(3):
@@ -742,7 +712,7 @@ async def test_6_history_uses_deliver_all(
     history = [e async for e in store.history("k")]
     assert [e.operation for e in history] == [natskv.KVOperation.PUT] * 3 + [natskv.KVOperation.DEL]
     assert [e.value for e in history[:3]] == [b"0", b"1", b"2"]
-    ((cfg, info),) = consumer_configs
+    ((cfg, info),) = consumers
     assert cfg.deliver_policy == "all"
     assert not cfg.headers_only
     assert cfg.filter_subject == f"$KV.{store.bucket}.k"

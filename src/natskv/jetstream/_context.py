@@ -72,6 +72,14 @@ def _decoder(tp: type[T]) -> msgspec.json.Decoder[T]:
     return dec
 
 
+def _msg_get_request(
+    seq: int | None, last_by_subj: str | None, next_by_subj: str | None
+) -> dict[str, Any]:
+    """The body of a message get (Direct Get or STREAM.MSG.GET): only the fields given."""
+    fields = {"seq": seq, "last_by_subj": last_by_subj, "next_by_subj": next_by_subj}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def check_direct_status(msg: Msg) -> None:
     """Raise for a direct-get status reply (404 not found, 408/413/429/412 errors)."""
     status = msg.status
@@ -321,13 +329,7 @@ class JetStream:
         timeout: float | None = None,
     ) -> Msg:
         """A message by sequence (or next/last by subject) via Direct Get."""
-        req: dict[str, Any] = {}
-        if seq is not None:
-            req["seq"] = seq
-        if last_by_subj is not None:
-            req["last_by_subj"] = last_by_subj
-        if next_by_subj is not None:
-            req["next_by_subj"] = next_by_subj
+        req = _msg_get_request(seq, last_by_subj, next_by_subj)
         msg = await self.nc.request(
             self.direct_subject(stream), _encode(req), timeout=timeout or self.timeout
         )
@@ -344,13 +346,7 @@ class JetStream:
         timeout: float | None = None,
     ) -> StoredMessage:
         """A message via ``STREAM.MSG.GET``: answered by the stream leader (read-after-write)."""
-        req: dict[str, Any] = {}
-        if seq is not None:
-            req["seq"] = seq
-        if last_by_subj is not None:
-            req["last_by_subj"] = last_by_subj
-        if next_by_subj is not None:
-            req["next_by_subj"] = next_by_subj
+        req = _msg_get_request(seq, last_by_subj, next_by_subj)
         resp = await self.api_request(
             f"STREAM.MSG.GET.{stream}", req, response_type=_MsgGetResponse, timeout=timeout
         )
