@@ -1,0 +1,1 @@
+"""natskv vs nats-py benchmark suite: ``python -m benchmarks --help`` (see README.md)."""

@@ -1,0 +1,536 @@
+"""The operations: one coroutine per (operation, client library), same workload for both.
+
+Each run creates a fresh bucket, prepares it outside the timed section, times only the
+operation itself and returns its metrics (``ops_s``, ``ms``, ``mb_s``, latency
+percentiles in microseconds, ...). Buckets are dropped afterwards, untimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks._common import (
+    CONCURRENCY,
+    LARGE_VALUE_SIZE,
+    NATSKV,
+    NATSPY,
+    PIPELINE_WINDOW,
+    latency_metrics,
+)
+from benchmarks._context import Context, make_keys
+
+Metrics = dict[str, Any]
+Runner = Callable[[Context], Awaitable[Metrics]]
+
+perf = time.perf_counter
+
+
+class BenchmarkError(Exception):
+    """A run produced a wrong result (so its timing means nothing)."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise BenchmarkError(message)
+
+
+async def drive(
+    n: int,
+    workers: int,
+    method: Callable[..., Awaitable[Any]],
+    keys: list[str],
+    value: bytes | None = None,
+) -> tuple[float, list[float]]:
+    """Run ``n`` calls of ``method(key[, value])`` over ``workers`` coroutines.
+
+    Each worker takes the next index until ``n`` calls were started; returns the elapsed
+    seconds and every call's latency. Identical for both client libraries.
+    """
+    latencies: list[float] = []
+    record = latencies.append
+    nkeys = len(keys)
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < n:
+            key = keys[next_index % nkeys]
+            next_index += 1
+            t = perf()
+            if value is None:
+                await method(key)
+            else:
+                await method(key, value)
+            record(perf() - t)
+
+    start = perf()
+    if workers == 1:
+        await worker()
+    else:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return perf() - start, latencies
+
+
+def _throughput(n: int, elapsed: float, latencies: list[float]) -> Metrics:
+    return {"ops_s": n / elapsed, "n": n, **latency_metrics("op", latencies)}
+
+
+# ---------------------------------------------------------------------------- 1. sequential put
+
+
+async def natskv_seq_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.seq
+    store = await ctx.natskv_store("seqput")
+    try:
+        elapsed, lat = await drive(n, 1, store.put, make_keys(n), ctx.value)
+        _check((await store.status()).values == n, "not every put was stored")
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_seq_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.seq
+    bucket, kv = await ctx.natspy_kv("seqput")
+    try:
+        elapsed, lat = await drive(n, 1, kv.put, make_keys(n), ctx.value)
+        _check((await kv.status()).values == n, "not every put was stored")
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- 2. sequential get
+
+
+async def _natskv_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -> Metrics:
+    store = await ctx.natskv_store(op)
+    keys = make_keys(nkeys)
+    try:
+        await ctx.populate(store.bucket, keys)
+        _check(await store.get(keys[-1]) == ctx.value, "wrong value")
+        elapsed, lat = await drive(n, workers, store.get, keys)
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def _natspy_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -> Metrics:
+    bucket, kv = await ctx.natspy_kv(op)
+    keys = make_keys(nkeys)
+    try:
+        await ctx.populate(bucket, keys)
+        _check((await kv.get(keys[-1])).value == ctx.value, "wrong value")
+        elapsed, lat = await drive(n, workers, kv.get, keys)
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(bucket)
+
+
+async def natskv_seq_get(ctx: Context) -> Metrics:
+    return await _natskv_get(ctx, "seqget", ctx.sizes.seq, 1, ctx.sizes.seq)
+
+
+async def natspy_seq_get(ctx: Context) -> Metrics:
+    return await _natspy_get(ctx, "seqget", ctx.sizes.seq, 1, ctx.sizes.seq)
+
+
+# ---------------------------------------------------------------------------- 3. pipelined put
+
+
+async def natskv_pipelined_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.pipelined
+    store = await ctx.natskv_store("pipe")
+    items = [(k, ctx.value) for k in make_keys(n)]
+    try:
+        start = perf()
+        revisions = await store.put_many(items, window=PIPELINE_WINDOW)
+        elapsed = perf() - start
+        _check(len(revisions) == n and revisions[-1] == n, "put_many lost writes")
+        return {"ops_s": n / elapsed, "n": n}
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_pipelined_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.pipelined
+    bucket, _kv = await ctx.natspy_kv("pipe")
+    keys = make_keys(n)
+    js = ctx.js
+    prefix = f"$KV.{bucket}."
+    value = ctx.value
+    try:
+        start = perf()
+        # publish_async waits on its semaphore once 4,000 acks are outstanding
+        futures = [await js.publish_async(prefix + k, value) for k in keys]
+        acks = await asyncio.gather(*futures)
+        elapsed = perf() - start
+        _check(len(acks) == n and max(a.seq for a in acks) == n, "publish_async lost writes")
+        return {"ops_s": n / elapsed, "n": n}
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- 4/5. 256 concurrent
+
+
+async def natskv_concurrent_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.concurrent
+    store = await ctx.natskv_store("cput")
+    try:
+        elapsed, lat = await drive(n, CONCURRENCY, store.put, make_keys(n), ctx.value)
+        _check((await store.status()).values == n, "not every put was stored")
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_concurrent_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.concurrent
+    bucket, kv = await ctx.natspy_kv("cput")
+    try:
+        elapsed, lat = await drive(n, CONCURRENCY, kv.put, make_keys(n), ctx.value)
+        _check((await kv.status()).values == n, "not every put was stored")
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(bucket)
+
+
+_CONCURRENT_GET_KEYS = 1000
+
+
+async def natskv_concurrent_get(ctx: Context) -> Metrics:
+    return await _natskv_get(
+        ctx, "cget", ctx.sizes.concurrent, CONCURRENCY, min(_CONCURRENT_GET_KEYS, ctx.sizes.seq)
+    )
+
+
+async def natspy_concurrent_get(ctx: Context) -> Metrics:
+    return await _natspy_get(
+        ctx, "cget", ctx.sizes.concurrent, CONCURRENCY, min(_CONCURRENT_GET_KEYS, ctx.sizes.seq)
+    )
+
+
+# ---------------------------------------------------------------------------- 6. list keys
+
+
+async def natskv_keys(ctx: Context) -> Metrics:
+    n = ctx.sizes.listing
+    store = await ctx.natskv_store("keys")
+    try:
+        await ctx.populate(store.bucket, make_keys(n))
+        start = perf()
+        keys = [k async for k in store.keys()]
+        elapsed = perf() - start
+        _check(len(keys) == n, f"keys() returned {len(keys)} keys, expected {n}")
+        return {"ms": elapsed * 1e3, "n": n}
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_keys(ctx: Context) -> Metrics:
+    n = ctx.sizes.listing
+    bucket, kv = await ctx.natspy_kv("keys")
+    try:
+        await ctx.populate(bucket, make_keys(n))
+        start = perf()
+        keys = await kv.keys()
+        elapsed = perf() - start
+        _check(len(keys) == n, f"keys() returned {len(keys)} keys, expected {n}")
+        return {"ms": elapsed * 1e3, "n": n}
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- 7. watch initial
+
+
+async def natskv_watch_initial(ctx: Context) -> Metrics:
+    n = ctx.sizes.listing
+    store = await ctx.natskv_store("winit")
+    try:
+        await ctx.populate(store.bucket, make_keys(n))
+        count = 0
+        start = perf()
+        watcher = store.watch()
+        async for _entry in watcher:
+            count += 1
+            if watcher.caught_up:
+                break
+        elapsed = perf() - start
+        await watcher.stop()
+        _check(count == n, f"watcher delivered {count} initial values, expected {n}")
+        return {"ms": elapsed * 1e3, "n": n}
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_watch_initial(ctx: Context) -> Metrics:
+    n = ctx.sizes.listing
+    bucket, kv = await ctx.natspy_kv("winit")
+    try:
+        await ctx.populate(bucket, make_keys(n))
+        count = 0
+        start = perf()
+        watcher = await kv.watchall()
+        async for entry in watcher:
+            if entry is None:  # the end-of-initial-values marker
+                break
+            count += 1
+        elapsed = perf() - start
+        await watcher.stop()  # type: ignore[no-untyped-call]
+        _check(count == n, f"watcher delivered {count} initial values, expected {n}")
+        return {"ms": elapsed * 1e3, "n": n}
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- 8. get_many
+
+
+def get_many_skip_reason(ctx: Context) -> str | None:
+    import natskv
+
+    if not hasattr(natskv.KVStore, "get_many"):
+        return "natskv.KVStore has no get_many yet"
+    return None
+
+
+def _round_trip_counter(store: Any) -> int | None:
+    """A round-trip counter, if the store or its connection exposes one."""
+    for owner in (store, getattr(store, "_nc", None)):
+        for name in ("round_trips", "round_trip_count", "requests_sent"):
+            value = getattr(owner, name, None)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
+async def _consume(result: Any) -> int:
+    """Count what ``get_many`` returned, whatever its shape (awaitable, async iterator, ...)."""
+    if hasattr(result, "__aiter__"):
+        count = 0
+        async for _ in result:
+            count += 1
+        return count
+    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+        return await _consume(await result)
+    return len(result)
+
+
+async def natskv_get_many(ctx: Context) -> Metrics:
+    n = ctx.sizes.listing
+    store = await ctx.natskv_store("gmany")
+    keys = make_keys(n)
+    try:
+        await ctx.populate(store.bucket, keys)
+        rt0 = _round_trip_counter(store)
+        msgs0 = await ctx.server_in_msgs()
+        start = perf()
+        count = await _consume(store.get_many(keys))
+        elapsed = perf() - start
+        msgs1 = await ctx.server_in_msgs()
+        rt1 = _round_trip_counter(store)
+        _check(count == n, f"get_many returned {count} results, expected {n}")
+        metrics: Metrics = {"ms": elapsed * 1e3, "n": n}
+        if msgs0 is not None and msgs1 is not None:
+            metrics["server_in_msgs"] = msgs1 - msgs0
+        if rt0 is not None and rt1 is not None:
+            metrics["round_trips"] = rt1 - rt0
+        return metrics
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_get_many(ctx: Context) -> Metrics:
+    """nats-py has no multi-get: the idiomatic equivalent is one ``kv.get`` per key."""
+    n = ctx.sizes.listing
+    bucket, kv = await ctx.natspy_kv("gmany")
+    keys = make_keys(n)
+    try:
+        await ctx.populate(bucket, keys)
+        msgs0 = await ctx.server_in_msgs()
+        start = perf()
+        entries = [await kv.get(k) for k in keys]
+        elapsed = perf() - start
+        msgs1 = await ctx.server_in_msgs()
+        _check(len(entries) == n, "missing entries")
+        metrics: Metrics = {"ms": elapsed * 1e3, "n": n}
+        if msgs0 is not None and msgs1 is not None:
+            metrics["server_in_msgs"] = msgs1 - msgs0
+        return metrics
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- 9. watch live
+
+
+async def natskv_watch_live(ctx: Context) -> Metrics:
+    n = ctx.sizes.watch_live
+    store = await ctx.natskv_store("wlive")
+    items = [(k, ctx.value) for k in make_keys(n)]
+    try:
+        watcher = store.watch()
+        await watcher.start()
+        _check(watcher.caught_up, "empty bucket not caught up")
+
+        async def reader() -> float:
+            count = 0
+            async for _entry in watcher:
+                count += 1
+                if count >= n:
+                    break
+            return perf()
+
+        task = asyncio.ensure_future(reader())
+        start = perf()
+        await store.put_many(items, window=PIPELINE_WINDOW)
+        writer_done = perf()
+        last = await task
+        await watcher.stop()
+        return {
+            "entries_s": n / (last - start),
+            "writer_ops_s": n / (writer_done - start),
+            "n": n,
+        }
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_watch_live(ctx: Context) -> Metrics:
+    n = ctx.sizes.watch_live
+    bucket, kv = await ctx.natspy_kv("wlive")
+    keys = make_keys(n)
+    js = ctx.js
+    prefix = f"$KV.{bucket}."
+    value = ctx.value
+    try:
+        watcher = await kv.watchall()
+        marker = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
+        _check(marker is None, "expected the end-of-initial-values marker on an empty bucket")
+
+        async def reader() -> float:
+            count = 0
+            async for entry in watcher:
+                if entry is None:
+                    continue
+                count += 1
+                if count >= n:
+                    break
+            return perf()
+
+        task = asyncio.ensure_future(reader())
+        start = perf()
+        futures = [await js.publish_async(prefix + k, value) for k in keys]
+        await asyncio.gather(*futures)
+        writer_done = perf()
+        last = await task
+        await watcher.stop()  # type: ignore[no-untyped-call]
+        return {
+            "entries_s": n / (last - start),
+            "writer_ops_s": n / (writer_done - start),
+            "n": n,
+        }
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- 11. 1 MiB values
+
+_MB = 1e6
+
+
+def _large_metrics(
+    n: int, put_s: float, put_lat: list[float], get_s: float, get_lat: list[float]
+) -> Metrics:
+    size = n * LARGE_VALUE_SIZE
+    return {
+        "put_mb_s": size / put_s / _MB,
+        "get_mb_s": size / get_s / _MB,
+        "n": n,
+        **latency_metrics("put", put_lat),
+        **latency_metrics("get", get_lat),
+    }
+
+
+async def natskv_large(ctx: Context) -> Metrics:
+    n = ctx.sizes.large
+    store = await ctx.natskv_store("large")
+    keys = make_keys(n)
+    try:
+        put_s, put_lat = await drive(n, 1, store.put, keys, ctx.large_value)
+        get_s, get_lat = await drive(n, 1, store.get, keys)
+        _check(await store.get(keys[-1]) == ctx.large_value, "wrong 1 MiB value")
+        return _large_metrics(n, put_s, put_lat, get_s, get_lat)
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def natspy_large(ctx: Context) -> Metrics:
+    n = ctx.sizes.large
+    bucket, kv = await ctx.natspy_kv("large")
+    keys = make_keys(n)
+    try:
+        put_s, put_lat = await drive(n, 1, kv.put, keys, ctx.large_value)
+        get_s, get_lat = await drive(n, 1, kv.get, keys)
+        _check((await kv.get(keys[-1])).value == ctx.large_value, "wrong 1 MiB value")
+        return _large_metrics(n, put_s, put_lat, get_s, get_lat)
+    finally:
+        await ctx.drop(bucket)
+
+
+# ---------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation, run by both clients in alternating rounds."""
+
+    id: str
+    title: str
+    runners: dict[str, Runner]
+    skip_reason: Callable[[Context], str | None] = field(default=lambda ctx: None)
+
+
+OPS: list[Op] = [
+    Op("seq_put", "sequential put", {NATSKV: natskv_seq_put, NATSPY: natspy_seq_put}),
+    Op("seq_get", "sequential get", {NATSKV: natskv_seq_get, NATSPY: natspy_seq_get}),
+    Op(
+        "pipelined_put",
+        "pipelined put",
+        {NATSKV: natskv_pipelined_put, NATSPY: natspy_pipelined_put},
+    ),
+    Op(
+        "concurrent_put",
+        "256 concurrent put",
+        {NATSKV: natskv_concurrent_put, NATSPY: natspy_concurrent_put},
+    ),
+    Op(
+        "concurrent_get",
+        "256 concurrent get",
+        {NATSKV: natskv_concurrent_get, NATSPY: natspy_concurrent_get},
+    ),
+    Op("keys", "list keys", {NATSKV: natskv_keys, NATSPY: natspy_keys}),
+    Op(
+        "watch_initial",
+        "watch initial values",
+        {NATSKV: natskv_watch_initial, NATSPY: natspy_watch_initial},
+    ),
+    Op(
+        "get_many",
+        "get_many",
+        {NATSKV: natskv_get_many, NATSPY: natspy_get_many},
+        skip_reason=get_many_skip_reason,
+    ),
+    Op("watch_live", "watch live updates", {NATSKV: natskv_watch_live, NATSPY: natspy_watch_live}),
+    Op("large_values", "1 MiB values", {NATSKV: natskv_large, NATSPY: natspy_large}),
+]
+
+# keys() of a big bucket runs once per suite in child processes (see _keys_big.py)
+KEYS_BIG = "keys_big"
+ALL_OP_IDS = [op.id for op in OPS[:-1]] + [KEYS_BIG, OPS[-1].id]

@@ -1,0 +1,322 @@
+"""The printed report: header, one table per event loop, and the targets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks._common import NATSKV, NATSPY, Sizes
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a metric of an operation."""
+
+    id: str
+    op: str
+    metric: str
+    title: str  # formatted with the Sizes fields
+    unit: str
+    higher_is_better: bool = True
+    latency: str | None = None  # prefix of <prefix>_p50_us / <prefix>_p99_us
+
+
+ROWS = [
+    Row("seq_put", "seq_put", "ops_s", "sequential put x{seq:,}", "ops/s", latency="op"),
+    Row("seq_get", "seq_get", "ops_s", "sequential get x{seq:,}", "ops/s", latency="op"),
+    Row("pipelined_put", "pipelined_put", "ops_s", "pipelined put x{pipelined:,}", "ops/s"),
+    Row(
+        "concurrent_put",
+        "concurrent_put",
+        "ops_s",
+        "256 concurrent put x{concurrent:,}",
+        "ops/s",
+        latency="op",
+    ),
+    Row(
+        "concurrent_get",
+        "concurrent_get",
+        "ops_s",
+        "256 concurrent get x{concurrent:,}",
+        "ops/s",
+        latency="op",
+    ),
+    Row("keys", "keys", "ms", "list {listing:,} keys", "ms", higher_is_better=False),
+    Row(
+        "watch_initial",
+        "watch_initial",
+        "ms",
+        "watch initial {listing:,} values",
+        "ms",
+        higher_is_better=False,
+    ),
+    Row("get_many", "get_many", "ms", "get_many {listing:,} keys", "ms", higher_is_better=False),
+    Row(
+        "get_many_msgs",
+        "get_many",
+        "server_in_msgs",
+        "  msgs sent to server",
+        "msgs",
+        higher_is_better=False,
+    ),
+    Row("get_many_rt", "get_many", "round_trips", "  round trips", "", higher_is_better=False),
+    Row("watch_live", "watch_live", "entries_s", "watch live x{watch_live:,}", "entries/s"),
+    Row(
+        "keys_big",
+        "keys_big",
+        "ms",
+        "keys() of {keys_big:,} (memory bucket)",
+        "ms",
+        higher_is_better=False,
+    ),
+    Row(
+        "keys_big_peak",
+        "keys_big",
+        "peak_mib",
+        "  tracemalloc peak (natskv streams)",
+        "MiB",
+        higher_is_better=False,
+    ),
+    Row(
+        "keys_big_rss",
+        "keys_big",
+        "list_maxrss_growth_mib",
+        "  peak RSS growth, list",
+        "MiB",
+        higher_is_better=False,
+    ),
+    Row("large_put", "large_values", "put_mb_s", "1 MiB put x{large}", "MB/s", latency="put"),
+    Row("large_get", "large_values", "get_mb_s", "1 MiB get x{large}", "MB/s", latency="get"),
+]
+
+
+# the first row of each operation carries its "skipped" / "error" status
+ROWS_PRIMARY: dict[str, str] = {}
+for _row in ROWS:
+    ROWS_PRIMARY.setdefault(_row.op, _row.metric)
+
+
+@dataclass(frozen=True)
+class Target:
+    row: str
+    label: str
+    threshold: float
+    kind: str = "ratio"  # "ratio": natskv speed-up >= threshold; "max": natskv value < threshold
+
+
+TARGETS = [
+    Target("seq_put", "sequential put", 1.5),
+    Target("seq_get", "sequential get", 1.7),
+    Target("concurrent_put", "256 concurrent put", 3.0),
+    Target("pipelined_put", "pipelined put", 3.5),
+    Target("concurrent_get", "256 concurrent get", 8.0),
+    Target("keys", "list keys", 7.0),
+    Target("watch_initial", "watch initial values", 6.0),
+    Target("keys_big_peak", "keys() of big bucket: peak memory growth", 64.0, kind="max"),
+]
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        f = float(value)
+        return None if math.isnan(f) else f
+    return None
+
+
+def compute_rows(suite: dict[str, Any], sizes: Sizes) -> list[dict[str, Any]]:
+    """The table's rows as data (also written to the JSON)."""
+    ops = suite.get("ops", {})
+    rows: list[dict[str, Any]] = []
+    for row in ROWS:
+        if row.op not in ops:
+            continue
+        data = ops[row.op]
+        out: dict[str, Any] = {
+            "id": row.id,
+            "op": row.op,
+            "title": row.title.format(**sizes.as_dict()),
+            "unit": row.unit,
+            "higher_is_better": row.higher_is_better,
+        }
+        if "skipped" in data or "error" in data:
+            if row.metric != ROWS_PRIMARY.get(row.op):
+                continue
+            out["status"] = (
+                f"skipped: {data['skipped']}" if "skipped" in data else f"error: {data['error']}"
+            )
+            rows.append(out)
+            continue
+        values: dict[str, float | None] = {}
+        for client in (NATSKV, NATSPY):
+            result = data.get(client, {})
+            med = result.get("median", {})
+            value = _num(med.get(row.metric))
+            values[client] = value
+            out[client] = value
+            if value is None and result.get("errors"):
+                out[f"{client}_error"] = "; ".join(str(e) for e in result["errors"])
+            if row.latency:
+                out[f"{client}_p50_us"] = _num(med.get(f"{row.latency}_p50_us"))
+                out[f"{client}_p99_us"] = _num(med.get(f"{row.latency}_p99_us"))
+        if (
+            values[NATSKV] is None
+            and values[NATSPY] is None
+            and not any(f"{c}_error" in out for c in (NATSKV, NATSPY))
+        ):
+            continue  # a metric this run does not have (e.g. no round-trip counter)
+        kv, py = values[NATSKV], values[NATSPY]
+        ratio = None
+        if kv is not None and py is not None and kv > 0 and py > 0:
+            ratio = kv / py if row.higher_is_better else py / kv
+        out["ratio"] = ratio
+        rows.append(out)
+    return rows
+
+
+def _fmt_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit in ("ms", "MiB"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def _fmt_latency(row: dict[str, Any], client: str) -> str:
+    p50, p99 = row.get(f"{client}_p50_us"), row.get(f"{client}_p99_us")
+    if p50 is None or p99 is None:
+        return ""
+    return f"{p50:,.0f} / {p99:,.0f}"
+
+
+def _fmt_cell(row: dict[str, Any], client: str) -> str:
+    if row.get(client) is None and f"{client}_error" in row:
+        err = str(row[f"{client}_error"])
+        return "timeout" if "timeout" in err else "error"
+    return _fmt_value(row.get(client), row["unit"])
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    header = [
+        "operation",
+        "unit",
+        "natskv",
+        "nats-py",
+        "ratio",
+        "natskv p50/p99 us",
+        "nats-py p50/p99 us",
+    ]
+    lines: list[list[str]] = []
+    notes: dict[tuple[str, str, str], str] = {}
+    for row in rows:
+        if "status" in row:
+            lines.append([row["title"], row["unit"], row["status"], "", "", "", ""])
+            continue
+        ratio = row.get("ratio")
+        lines.append(
+            [
+                row["title"],
+                row["unit"],
+                _fmt_cell(row, NATSKV),
+                _fmt_cell(row, NATSPY),
+                "-" if ratio is None else f"{ratio:.2f}x",
+                _fmt_latency(row, NATSKV),
+                _fmt_latency(row, NATSPY),
+            ]
+        )
+        for client in (NATSKV, NATSPY):
+            if f"{client}_error" in row:
+                error = str(row[f"{client}_error"])
+                key = (row.get("op", row["id"]), client, error)
+                notes.setdefault(key, f"  {row['title'].strip()} / {client}: {error}")
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+    right = {2, 3, 4, 5, 6}
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [fmt(header), fmt(["-" * w for w in widths])]
+    for cells in lines:
+        if cells[2].startswith(("skipped", "error")) and not cells[3]:
+            out.append(f"{cells[0].ljust(widths[0])}  {cells[2]}")
+        else:
+            out.append(fmt(cells))
+    if notes:
+        out.append("errors:")
+        out.extend(notes.values())
+    return "\n".join(out)
+
+
+def evaluate_targets(
+    rows_by_loop: dict[str, list[dict[str, Any]]], sizes: Sizes
+) -> list[dict[str, Any]]:
+    results = []
+    for target in TARGETS:
+        item: dict[str, Any] = {
+            "row": target.row,
+            "label": target.label,
+            "threshold": target.threshold,
+            "kind": target.kind,
+        }
+        for loop, rows in rows_by_loop.items():
+            row = next((r for r in rows if r["id"] == target.row), None)
+            value: float | None = None
+            if row is not None and "status" not in row:
+                value = row.get("ratio") if target.kind == "ratio" else row.get(NATSKV)
+            if value is None:
+                item[loop] = {"value": None, "result": "n/a"}
+            else:
+                ok = (
+                    value >= target.threshold
+                    if target.kind == "ratio"
+                    else value < target.threshold
+                )
+                item[loop] = {"value": value, "result": "PASS" if ok else "FAIL"}
+        results.append(item)
+    return results
+
+
+def format_targets(targets: list[dict[str, Any]], loops: list[str], sizes: Sizes) -> str:
+    header = ["target", "goal", *loops]
+    lines = []
+    for t in targets:
+        if t["kind"] == "ratio":
+            goal = f">= {t['threshold']:g}x"
+        else:
+            goal = f"< {t['threshold']:g} MiB ({sizes.keys_big:,} keys)"
+        cells = [t["label"], goal]
+        for loop in loops:
+            r = t.get(loop, {"value": None, "result": "n/a"})
+            if r["value"] is None:
+                cells.append("n/a")
+            elif t["kind"] == "ratio":
+                cells.append(f"{r['value']:.2f}x {r['result']}")
+            else:
+                cells.append(f"{r['value']:.1f} MiB {r['result']}")
+        lines.append(cells)
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    for cells in lines:
+        out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    return "\n".join(out)
+
+
+def format_header(meta: dict[str, Any]) -> str:
+    v = meta["versions"]
+    m = meta["machine"]
+    return "\n".join(
+        [
+            "natskv benchmark vs nats-py",
+            f"  machine : {m['platform']} ({m['machine']}), {m['cpu_count']} CPUs"
+            f" ({m['cpus_usable']} usable), {m.get('mem_total_gib', '?')} GiB RAM",
+            f"  python  : {meta['python']['implementation']} {meta['python']['version']}",
+            f"  natskv {v['natskv']}, nats-py {v['nats-py']}, uvloop {v['uvloop']},"
+            f" nats-server {v['nats-server']}",
+            f"  workload: {meta['workload']}",
+            f"  date    : {meta['date']}",
+        ]
+    )
