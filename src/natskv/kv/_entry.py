@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
 __all__ = ["KVEntry", "KVOperation"]
 
 T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class KVOperation(str, Enum):
@@ -32,17 +34,17 @@ class KVEntry(Generic[T]):
     how many newer revisions followed when a watcher delivered it (0 for a get).
 
     Entries are created once per message on the hot path, so this is a plain slotted
-    class rather than a dataclass. Treat instances as immutable.
+    class rather than a dataclass, and a watcher passes ``created`` as Unix nanoseconds
+    that become a datetime only when read. Treat instances as immutable.
     """
 
-    __slots__ = ("bucket", "created", "delta", "key", "operation", "raw", "revision", "value")
+    __slots__ = ("_created", "bucket", "delta", "key", "operation", "raw", "revision", "value")
     __match_args__ = ("bucket", "key", "value", "revision", "created", "delta", "operation")
 
     bucket: str
     key: str
     value: T | None
     revision: int
-    created: datetime
     delta: int
     operation: KVOperation
     raw: bytes
@@ -53,7 +55,7 @@ class KVEntry(Generic[T]):
         key: str,
         value: T | None,
         revision: int,
-        created: datetime,
+        created: datetime | int,
         delta: int = 0,
         operation: KVOperation = KVOperation.PUT,
         raw: bytes = b"",
@@ -62,10 +64,20 @@ class KVEntry(Generic[T]):
         self.key = key
         self.value = value
         self.revision = revision
-        self.created = created
+        self._created = created
         self.delta = delta
         self.operation = operation
         self.raw = raw
+
+    @property
+    def created(self) -> datetime:
+        """When the revision was stored: an aware UTC datetime (microsecond precision)."""
+        created = self._created
+        if type(created) is int:
+            created = self._created = _EPOCH + timedelta(
+                0, created // 1_000_000_000, (created // 1_000) % 1_000_000
+            )
+        return created  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return (

@@ -37,6 +37,7 @@ from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._mapping import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
+    MARKER_REASON,
     NATS_ROLLUP,
     NATS_SEQUENCE,
     NATS_SUBJECT,
@@ -60,6 +61,10 @@ __all__ = ["KVStore"]
 T = TypeVar("T")
 
 _WRONG_SEQ = (10071, 10164)
+# "NATS/1.0 " followed by a status code: a direct get that found nothing (404) or failed.
+_STATUS_PREFIX = b"NATS/1.0 "
+_KV_OPERATION_B = KV_OPERATION.encode()
+_MARKER_REASON_B = MARKER_REASON.encode()
 _TOO_LARGE = 10054
 _ENCODE_FAST = (bytes, bytearray)
 _DEL_HEADERS = {KV_OPERATION: "DEL"}
@@ -160,14 +165,17 @@ class KVStore:
             msg = await self._nc.request(
                 self._write_prefix + key, data, headers=headers, timeout=self._timeout
             )
-        except NoRespondersError:
-            raise BucketNotFoundError(self.bucket) from None
-        except MaxPayloadError as exc:
-            # _encode checked the value alone; with the header block it may still not fit
-            if isinstance(exc, ValueTooLargeError):
-                raise
-            raise ValueTooLargeError(f"value for key {key!r}: {exc}") from exc
+        except (NoRespondersError, MaxPayloadError) as exc:
+            raise self._write_error(exc, key) from exc
         return self._ack(msg, key, expected)
+
+    def _write_error(self, exc: Exception, key: str) -> Exception:
+        if isinstance(exc, NoRespondersError):
+            return BucketNotFoundError(self.bucket)
+        if isinstance(exc, ValueTooLargeError):
+            return exc
+        # _encode checked the value alone; with the header block it may still not fit
+        return ValueTooLargeError(f"value for key {key!r}: {exc}")
 
     def _ack(self, msg: Msg, key: str, expected: int | None) -> int:
         try:
@@ -197,7 +205,12 @@ class KVStore:
         if codec is not None:
             return await self.with_codecs(codec).put(key, value)
         validate_key(key)
-        return await self._publish(key, self._encode(value), None)
+        data = self._encode(value)
+        try:  # _publish inlined: put is the hot write path
+            msg = await self._nc.request(self._write_prefix + key, data, timeout=self._timeout)
+        except (NoRespondersError, MaxPayloadError) as exc:
+            raise self._write_error(exc, key) from exc
+        return self._ack(msg, key, None)
 
     def put_nowait(self, key: str, value: Any) -> Awaitable[int]:
         """Send a put now and return an awaitable of its revision (for pipelining).
@@ -497,6 +510,34 @@ class KVStore:
         codec: Codec | None = None,
     ) -> Any:
         """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`)."""
+        if revision is None and not consistent and codec is None and self._allow_direct:
+            # The hot path: a plain value needs no header dict, timestamp or entry object;
+            # headers are parsed only for a status reply or a marker (to raise properly).
+            validate_key(key)
+            try:
+                msg = await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
+            except NoRespondersError:
+                raise BucketNotFoundError(self.bucket) from None
+            raw = msg.raw_headers
+            if raw is None or not (
+                raw.startswith(_STATUS_PREFIX) or _KV_OPERATION_B in raw or _MARKER_REASON_B in raw
+            ):
+                data = msg.data
+                if type is bytes:
+                    return data
+                revision_text = msg.headers.get(NATS_SEQUENCE, "0")
+                return decode_value(
+                    self._codecs,
+                    data,
+                    type,
+                    bucket=self.bucket,
+                    key=key,
+                    revision=int(revision_text) if revision_text.isdigit() else 0,
+                )
+            entry = self._direct_entry(msg, key, type, True)
+            if entry.operation is not KVOperation.PUT:
+                raise KeyDeletedError(key, entry.revision, entry.operation)
+            return entry.value
         entry = await self.get_entry(
             key, type, revision=revision, consistent=consistent, codec=codec
         )

@@ -18,7 +18,7 @@ from natskv.client import Msg
 from natskv.errors import InvalidConfigError
 from natskv.jetstream import Delivered, OrderedConsumer
 from natskv.kv._entry import KVEntry, KVOperation
-from natskv.kv._mapping import datetime_from_unix_nanos, operation_from_headers, validate_key_filter
+from natskv.kv._mapping import operation_from_headers, validate_key_filter
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -85,9 +85,7 @@ class _EntryMaker:
         value = None
         if op is _PUT and not self.meta_only:
             value = self.decode(data, key, sseq)
-        return KVEntry(
-            self.bucket, key, value, sseq, datetime_from_unix_nanos(ts), pending, op, data
-        )
+        return KVEntry(self.bucket, key, value, sseq, ts, pending, op, data)
 
 
 class KVWatcher(Generic[T]):
@@ -216,9 +214,22 @@ class KVWatcher(Generic[T]):
         return self
 
     async def __anext__(self) -> KVEntry[T]:
-        entry = await self._next_entry(until_caught_up=False)
-        assert entry is not None
-        return entry
+        batch, index = self._batch, self._index
+        if index < len(batch) and not self._ignore_deletes:
+            # the hot path: an entry of the batch in hand, no further awaits
+            self._index = index + 1
+            entry: KVEntry[T] = self._make(batch[index])
+            if not self._caught_up.is_set():
+                self._count_initial()
+            return entry
+        found = await self._next_entry(until_caught_up=False)
+        assert found is not None
+        return found
+
+    def _count_initial(self) -> None:
+        self._received += 1
+        if self._received >= self._target:
+            self._caught_up.set()
 
     async def _next_entry(self, *, until_caught_up: bool) -> KVEntry[T] | None:
         # until_caught_up: return None instead of waiting for live changes when the
@@ -243,9 +254,7 @@ class KVWatcher(Generic[T]):
             self._index += 1
             entry: KVEntry[T] = self._make(item)
             if not self._caught_up.is_set():
-                self._received += 1
-                if self._received >= self._target:
-                    self._caught_up.set()
+                self._count_initial()
             if self._ignore_deletes and entry.operation is not _PUT:
                 if until_caught_up and self._caught_up.is_set():
                     return None
