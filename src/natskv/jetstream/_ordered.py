@@ -237,7 +237,8 @@ class OrderedConsumer:
             return  # a recreated snapshot repeats what was delivered before the reset
         self._last_sseq = sseq
         self._items.append((msg, sseq, ts, pending))
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def _control(self, msg: Msg) -> None:
         if msg.reply and "FlowControl" in msg.description:
