@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from datetime import timedelta
@@ -232,6 +233,8 @@ class KVStore:
 
         Every key and value is validated and encoded before the first one is sent.
         """
+        if window < 1:
+            raise ValueError("window must be at least 1")
         prepared = []
         for key, value in items:
             validate_key(key)
@@ -239,17 +242,39 @@ class KVStore:
         results: list[int] = []
         nc = self._nc
         prefix = self._write_prefix
-        for start in range(0, len(prepared), window):
-            chunk = prepared[start : start + window]
-            pending = [(key, *nc.request_nowait(prefix + key, data)) for key, data in chunk]
-            try:
-                for key, token, fut in pending:
-                    msg = await nc.await_reply(token, fut, prefix + key, self._timeout)
-                    results.append(self._ack(msg, key, None))
-            finally:
-                for _, token, _ in pending:
-                    nc.cancel_reply(token)
+        timeout = self._timeout
+        # A sliding window: new puts go out as acks come back, so the server never idles
+        # waiting for the client to collect a whole batch.
+        pending: deque[tuple[str, str, asyncio.Future[Msg]]] = deque()
+        try:
+            for key, data in prepared:
+                if len(pending) >= window:
+                    await self._collect(pending, results)
+                token, fut = nc.request_nowait(prefix + key, data, timeout=timeout)
+                pending.append((key, token, fut))
+            while pending:
+                await self._collect(pending, results)
+        finally:
+            for _, token, _ in pending:
+                nc.cancel_reply(token)
         return results
+
+    async def _collect(
+        self,
+        pending: deque[tuple[str, str, asyncio.Future[Msg]]],
+        results: list[int],
+    ) -> None:
+        """Wait for the oldest ack in ``pending``, then take every ack already answered."""
+        key, token, fut = pending[0]
+        if not fut.done():
+            await self._nc.await_reply(token, fut, self._write_prefix + key)
+        while pending and pending[0][2].done():
+            key, _, fut = pending.popleft()
+            try:
+                msg = fut.result()
+            except (NoRespondersError, MaxPayloadError) as exc:
+                raise self._write_error(exc, key) from exc
+            results.append(self._ack(msg, key, None))
 
     async def create(
         self,
