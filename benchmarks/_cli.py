@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["elapsed_s"] = round(elapsed, 1)
 
     for loop, rows in rows_by_loop.items():
-        print(f"== {loop} ({args.rounds} round(s), median; ratio > 1 means natskv is faster)")
+        print(f"== {loop} ({args.rounds} round(s), median)")
         if "error" in suites[loop]:
             print(f"ERROR: {suites[loop]['error']}")
         else:
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     for loop, note in notes.items():
         print(f"note: {loop}: {note}")
     print()
-    print("== targets (natskv / nats-py)")
+    print("== targets (natskv / nats-py, and natskv / the raw asyncio loop)")
     print(format_targets(targets, list(rows_by_loop), sizes))
     print()
 

@@ -18,10 +18,13 @@ CONCURRENCY = 256
 PIPELINE_WINDOW = 4096  # natskv put_many window
 NATSPY_MAX_PENDING = 4000  # nats-py publish_async in-flight limit (its default)
 NATSPY_KEYS_1M_TIMEOUT = 120.0
+RAW_MAX_PENDING = 4000  # the raw loop's pipelined put: acks outstanding at most
 
 NATSKV = "natskv"
 NATSPY = "nats-py"
-CLIENTS = (NATSKV, NATSPY)
+RAW = "raw"  # the minimal raw asyncio client (benchmarks/_raw.py), the Python floor
+CLIENTS = (NATSKV, NATSPY)  # the two client libraries, in every operation
+ALL_CLIENTS = (NATSKV, NATSPY, RAW)  # round order; raw only in the operations it has
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,16 @@ import natskv
 from benchmarks._common import (
     LARGE_VALUE_SIZE,
     NATSKV,
+    NATSPY,
     NATSPY_MAX_PENDING,
     PIPELINE_WINDOW,
+    RAW,
+    RAW_MAX_PENDING,
     VALUE_SIZE,
     Sizes,
     log,
 )
+from benchmarks._raw import RawBucket, RawClient
 
 _POPULATE_CHUNK = 20_000
 
@@ -58,6 +62,8 @@ class Context:
         self._kvc: natskv.KVContext | None = None
         self._pnc: NatsPyClient | None = None
         self._pjs: JetStreamContext | None = None
+        self._raw: RawClient | None = None
+        self._raw_error: str | None = None
 
     # ------------------------------------------------------------------ connections
 
@@ -66,8 +72,16 @@ class Context:
         self._kvc = natskv.KVContext(natskv.JetStream(self._nc))
         self._pnc = await nats.connect(self.url, name="bench-nats-py")
         self._pjs = self._pnc.jetstream(publish_async_max_pending=NATSPY_MAX_PENDING)
+        try:  # without the raw baseline the client libraries can still be compared
+            self._raw = await RawClient.connect(self.url)
+        except Exception as exc:
+            self._raw_error = f"the raw client could not connect: {type(exc).__name__}: {exc}"
+            log(f"[{self.loop}] {self._raw_error}")
 
     async def close(self) -> None:
+        if self._raw is not None:
+            with contextlib.suppress(Exception):
+                await self._raw.close()
         if self._pnc is not None:
             with contextlib.suppress(Exception):
                 await self._pnc.close()
@@ -92,19 +106,32 @@ class Context:
         return self._pjs
 
     @property
+    def raw(self) -> RawClient:
+        """The minimal raw asyncio client (the Python floor)."""
+        if self._raw is None:
+            raise RuntimeError(self._raw_error or "the raw client is not connected")
+        return self._raw
+
+    def raw_bucket(self, bucket: str) -> RawBucket:
+        return RawBucket(self.raw, bucket, VALUE_SIZE)
+
+    @property
     def server_version(self) -> str:
         return str(self.nc.server_info.get("version", "?"))
 
     # ------------------------------------------------------------------ buckets
 
     def bucket_name(self, op: str, client: str) -> str:
-        who = "kv" if client == NATSKV else "py"
+        who = {NATSKV: "kv", NATSPY: "py", RAW: "raw"}[client]
         return f"bench_{self.loop}_{op}_{who}_{next(self._counter)}"
 
-    async def natskv_store(self, op: str, *, memory: bool = False) -> natskv.KVStore:
-        """A fresh natskv bucket (history 1, file storage unless ``memory``)."""
+    async def natskv_store(
+        self, op: str, *, memory: bool = False, client: str = NATSKV
+    ) -> natskv.KVStore:
+        """A fresh bucket created by natskv (history 1, file storage unless ``memory``,
+        Direct Get allowed); ``client`` only names it (the raw loop's runs use these too)."""
         config = natskv.KVConfig(
-            self.bucket_name(op, NATSKV), history=1, storage="memory" if memory else "file"
+            self.bucket_name(op, client), history=1, storage="memory" if memory else "file"
         )
         return await self.kvc.create_store(config)
 
@@ -170,7 +197,11 @@ class Context:
 
         A failure here is logged, not fatal: the operations report their own errors.
         """
-        for name, warm in (("natskv", self._warmup_natskv), ("nats-py", self._warmup_natspy)):
+        for name, warm in (
+            (NATSKV, self._warmup_natskv),
+            (NATSPY, self._warmup_natspy),
+            (RAW, self._warmup_raw),
+        ):
             try:
                 await warm()
             except Exception as exc:
@@ -198,3 +229,16 @@ class Context:
             await kv.get(k)
         await kv.keys()
         await self.drop(bucket)
+
+    async def _warmup_raw(self) -> None:
+        if self._raw is None:
+            return
+        keys = make_keys(200, "w")
+        store = await self.natskv_store("warm", client=RAW)
+        bucket = self.raw_bucket(store.bucket)
+        for k in keys:
+            await bucket.put(k, self.value)
+        await bucket.put_pipelined(keys, self.value, RAW_MAX_PENDING)
+        for k in keys:
+            await bucket.get(k)
+        await self.drop(store.bucket)

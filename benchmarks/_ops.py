@@ -1,5 +1,9 @@
 """The operations: one coroutine per (operation, client library), same workload for both.
 
+The raw asyncio loop (``RAW``, benchmarks/_raw.py) runs sequential put / get, 256
+concurrent put / get and pipelined put too, on buckets created by natskv, with the same
+keys and values as natskv's runs: the Python floor those numbers can be read against.
+
 Each run creates a fresh bucket, prepares it outside the timed section, times only the
 operation itself and returns its metrics (``ops_s``, ``ms``, ``mb_s``, latency
 percentiles in microseconds, ...). Buckets are dropped afterwards, untimed.
@@ -19,6 +23,8 @@ from benchmarks._common import (
     NATSKV,
     NATSPY,
     PIPELINE_WINDOW,
+    RAW,
+    RAW_MAX_PENDING,
     latency_metrics,
 )
 from benchmarks._context import Context, make_keys
@@ -104,6 +110,21 @@ async def natspy_seq_put(ctx: Context) -> Metrics:
         await ctx.drop(bucket)
 
 
+async def _raw_puts(ctx: Context, op: str, n: int, workers: int) -> Metrics:
+    store = await ctx.natskv_store(op, client=RAW)
+    try:
+        bucket = ctx.raw_bucket(store.bucket)
+        elapsed, lat = await drive(n, workers, bucket.put, make_keys(n), ctx.value)
+        _check((await store.status()).values == n, "not every put was stored")
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def raw_seq_put(ctx: Context) -> Metrics:
+    return await _raw_puts(ctx, "seqput", ctx.sizes.seq, 1)
+
+
 # ---------------------------------------------------------------------------- 2. sequential get
 
 
@@ -131,12 +152,29 @@ async def _natspy_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -
         await ctx.drop(bucket)
 
 
+async def _raw_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -> Metrics:
+    store = await ctx.natskv_store(op, client=RAW)
+    keys = make_keys(nkeys)
+    try:
+        await ctx.populate(store.bucket, keys)
+        bucket = ctx.raw_bucket(store.bucket)
+        _check(await bucket.get(keys[-1]) == ctx.value, "wrong value")
+        elapsed, lat = await drive(n, workers, bucket.get, keys)
+        return _throughput(n, elapsed, lat)
+    finally:
+        await ctx.drop(store.bucket)
+
+
 async def natskv_seq_get(ctx: Context) -> Metrics:
     return await _natskv_get(ctx, "seqget", ctx.sizes.seq, 1, ctx.sizes.seq)
 
 
 async def natspy_seq_get(ctx: Context) -> Metrics:
     return await _natspy_get(ctx, "seqget", ctx.sizes.seq, 1, ctx.sizes.seq)
+
+
+async def raw_seq_get(ctx: Context) -> Metrics:
+    return await _raw_get(ctx, "seqget", ctx.sizes.seq, 1, ctx.sizes.seq)
 
 
 # ---------------------------------------------------------------------------- 3. pipelined put
@@ -175,6 +213,22 @@ async def natspy_pipelined_put(ctx: Context) -> Metrics:
         await ctx.drop(bucket)
 
 
+async def raw_pipelined_put(ctx: Context) -> Metrics:
+    n = ctx.sizes.pipelined
+    store = await ctx.natskv_store("pipe", client=RAW)
+    keys = make_keys(n)
+    try:
+        bucket = ctx.raw_bucket(store.bucket)
+        start = perf()
+        acked = await bucket.put_pipelined(keys, ctx.value, RAW_MAX_PENDING)
+        elapsed = perf() - start
+        _check(acked == n, "lost acks")
+        _check((await store.status()).values == n, "not every put was stored")
+        return {"ops_s": n / elapsed, "n": n}
+    finally:
+        await ctx.drop(store.bucket)
+
+
 # ---------------------------------------------------------------------------- 4/5. 256 concurrent
 
 
@@ -200,6 +254,10 @@ async def natspy_concurrent_put(ctx: Context) -> Metrics:
         await ctx.drop(bucket)
 
 
+async def raw_concurrent_put(ctx: Context) -> Metrics:
+    return await _raw_puts(ctx, "cput", ctx.sizes.concurrent, CONCURRENCY)
+
+
 _CONCURRENT_GET_KEYS = 1000
 
 
@@ -211,6 +269,12 @@ async def natskv_concurrent_get(ctx: Context) -> Metrics:
 
 async def natspy_concurrent_get(ctx: Context) -> Metrics:
     return await _natspy_get(
+        ctx, "cget", ctx.sizes.concurrent, CONCURRENCY, min(_CONCURRENT_GET_KEYS, ctx.sizes.seq)
+    )
+
+
+async def raw_concurrent_get(ctx: Context) -> Metrics:
+    return await _raw_get(
         ctx, "cget", ctx.sizes.concurrent, CONCURRENCY, min(_CONCURRENT_GET_KEYS, ctx.sizes.seq)
     )
 
@@ -489,7 +553,7 @@ async def natspy_large(ctx: Context) -> Metrics:
 
 @dataclass(frozen=True)
 class Op:
-    """One operation, run by both clients in alternating rounds."""
+    """One operation, run by each client of ``runners`` in alternating rounds."""
 
     id: str
     title: str
@@ -498,22 +562,30 @@ class Op:
 
 
 OPS: list[Op] = [
-    Op("seq_put", "sequential put", {NATSKV: natskv_seq_put, NATSPY: natspy_seq_put}),
-    Op("seq_get", "sequential get", {NATSKV: natskv_seq_get, NATSPY: natspy_seq_get}),
+    Op(
+        "seq_put",
+        "sequential put",
+        {NATSKV: natskv_seq_put, NATSPY: natspy_seq_put, RAW: raw_seq_put},
+    ),
+    Op(
+        "seq_get",
+        "sequential get",
+        {NATSKV: natskv_seq_get, NATSPY: natspy_seq_get, RAW: raw_seq_get},
+    ),
     Op(
         "pipelined_put",
         "pipelined put",
-        {NATSKV: natskv_pipelined_put, NATSPY: natspy_pipelined_put},
+        {NATSKV: natskv_pipelined_put, NATSPY: natspy_pipelined_put, RAW: raw_pipelined_put},
     ),
     Op(
         "concurrent_put",
         "256 concurrent put",
-        {NATSKV: natskv_concurrent_put, NATSPY: natspy_concurrent_put},
+        {NATSKV: natskv_concurrent_put, NATSPY: natspy_concurrent_put, RAW: raw_concurrent_put},
     ),
     Op(
         "concurrent_get",
         "256 concurrent get",
-        {NATSKV: natskv_concurrent_get, NATSPY: natspy_concurrent_get},
+        {NATSKV: natskv_concurrent_get, NATSPY: natspy_concurrent_get, RAW: raw_concurrent_get},
     ),
     Op("keys", "list keys", {NATSKV: natskv_keys, NATSPY: natspy_keys}),
     Op(

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks._common import NATSKV, NATSPY, Sizes
+from benchmarks._common import NATSKV, NATSPY, RAW, Sizes
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,9 @@ ROWS = [
 ]
 
 
+# the operations the raw asyncio loop runs too (benchmarks/_raw.py)
+RAW_OPS = frozenset({"seq_put", "seq_get", "pipelined_put", "concurrent_put", "concurrent_get"})
+
 # the first row of each operation carries its "skipped" / "error" status
 ROWS_PRIMARY: dict[str, str] = {}
 for _row in ROWS:
@@ -102,7 +105,9 @@ class Target:
     row: str
     label: str
     threshold: float
-    kind: str = "ratio"  # "ratio": natskv speed-up >= threshold; "max": natskv value < threshold
+    # "ratio": natskv/nats-py >= threshold; "max": natskv value < threshold;
+    # "raw": natskv/raw >= threshold; "raw_info": natskv/raw reported, no verdict
+    kind: str = "ratio"
 
 
 TARGETS = [
@@ -114,6 +119,9 @@ TARGETS = [
     Target("keys", "list keys", 7.0),
     Target("watch_initial", "watch initial values", 6.0),
     Target("keys_big_peak", "keys() of big bucket: peak memory growth", 64.0, kind="max"),
+    Target("seq_put", "sequential put: within 15% of the raw loop", 0.85, kind="raw"),
+    Target("seq_get", "sequential get: within 15% of the raw loop", 0.85, kind="raw"),
+    Target("concurrent_get", "256 concurrent get: close to the raw loop", 0.0, kind="raw_info"),
 ]
 
 
@@ -147,8 +155,11 @@ def compute_rows(suite: dict[str, Any], sizes: Sizes) -> list[dict[str, Any]]:
             )
             rows.append(out)
             continue
+        clients = [NATSKV, NATSPY]
+        if RAW in data or row.op in RAW_OPS:
+            clients.append(RAW)
         values: dict[str, float | None] = {}
-        for client in (NATSKV, NATSPY):
+        for client in clients:
             result = data.get(client, {})
             med = result.get("median", {})
             value = _num(med.get(row.metric))
@@ -159,19 +170,24 @@ def compute_rows(suite: dict[str, Any], sizes: Sizes) -> list[dict[str, Any]]:
             if row.latency:
                 out[f"{client}_p50_us"] = _num(med.get(f"{row.latency}_p50_us"))
                 out[f"{client}_p99_us"] = _num(med.get(f"{row.latency}_p99_us"))
-        if (
-            values[NATSKV] is None
-            and values[NATSPY] is None
-            and not any(f"{c}_error" in out for c in (NATSKV, NATSPY))
+        if all(values.get(c) is None for c in clients) and not any(
+            f"{c}_error" in out for c in clients
         ):
             continue  # a metric this run does not have (e.g. no round-trip counter)
-        kv, py = values[NATSKV], values[NATSPY]
-        ratio = None
-        if kv is not None and py is not None and kv > 0 and py > 0:
-            ratio = kv / py if row.higher_is_better else py / kv
-        out["ratio"] = ratio
+        kv = values.get(NATSKV)
+        out["ratio"] = _better(kv, values.get(NATSPY), row.higher_is_better)
+        if RAW in clients:
+            # natskv's share of the raw loop (the Python floor): 0.92 = within 8%
+            out["raw_ratio"] = _better(kv, values.get(RAW), row.higher_is_better)
         rows.append(out)
     return rows
+
+
+def _better(kv: float | None, other: float | None, higher_is_better: bool) -> float | None:
+    """How many times better natskv is than ``other`` (> 1: natskv is better)."""
+    if kv is None or other is None or kv <= 0 or other <= 0:
+        return None
+    return kv / other if higher_is_better else other / kv
 
 
 def _fmt_value(value: float | None, unit: str) -> str:
@@ -200,37 +216,44 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     header = [
         "operation",
         "unit",
-        "natskv",
-        "nats-py",
+        NATSKV,
+        NATSPY,
+        RAW,
         "ratio",
+        "natskv/raw",
         "natskv p50/p99 us",
         "nats-py p50/p99 us",
+        "raw p50/p99 us",
     ]
     lines: list[list[str]] = []
     notes: dict[tuple[str, str, str], str] = {}
     for row in rows:
         if "status" in row:
-            lines.append([row["title"], row["unit"], row["status"], "", "", "", ""])
+            lines.append([row["title"], row["unit"], row["status"]] + [""] * (len(header) - 3))
             continue
-        ratio = row.get("ratio")
+        has_raw = RAW in row
+        ratio, raw_ratio = row.get("ratio"), row.get("raw_ratio")
         lines.append(
             [
                 row["title"],
                 row["unit"],
                 _fmt_cell(row, NATSKV),
                 _fmt_cell(row, NATSPY),
+                _fmt_cell(row, RAW) if has_raw else "",
                 "-" if ratio is None else f"{ratio:.2f}x",
+                ("-" if raw_ratio is None else f"{raw_ratio:.2f}") if has_raw else "",
                 _fmt_latency(row, NATSKV),
                 _fmt_latency(row, NATSPY),
+                _fmt_latency(row, RAW),
             ]
         )
-        for client in (NATSKV, NATSPY):
+        for client in (NATSKV, NATSPY, RAW):
             if f"{client}_error" in row:
                 error = str(row[f"{client}_error"])
                 key = (row.get("op", row["id"]), client, error)
                 notes.setdefault(key, f"  {row['title'].strip()} / {client}: {error}")
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-    right = {2, 3, 4, 5, 6}
+    right = set(range(2, len(header)))
 
     def fmt(cells: list[str]) -> str:
         return "  ".join(
@@ -247,6 +270,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     if notes:
         out.append("errors:")
         out.extend(notes.values())
+    out.append(
+        "ratio: natskv vs nats-py (> 1: natskv is faster); natskv/raw: natskv's share of "
+        "the raw asyncio loop (the Python floor; 0.92 = within 8%)"
+    )
     return "\n".join(out)
 
 
@@ -265,15 +292,14 @@ def evaluate_targets(
             row = next((r for r in rows if r["id"] == target.row), None)
             value: float | None = None
             if row is not None and "status" not in row:
-                value = row.get("ratio") if target.kind == "ratio" else row.get(NATSKV)
+                field = {"ratio": "ratio", "max": NATSKV}.get(target.kind, "raw_ratio")
+                value = row.get(field)
             if value is None:
                 item[loop] = {"value": None, "result": "n/a"}
+            elif target.kind == "raw_info":
+                item[loop] = {"value": value, "result": "info"}
             else:
-                ok = (
-                    value >= target.threshold
-                    if target.kind == "ratio"
-                    else value < target.threshold
-                )
+                ok = value < target.threshold if target.kind == "max" else value >= target.threshold
                 item[loop] = {"value": value, "result": "PASS" if ok else "FAIL"}
         results.append(item)
     return results
@@ -283,19 +309,28 @@ def format_targets(targets: list[dict[str, Any]], loops: list[str], sizes: Sizes
     header = ["target", "goal", *loops]
     lines = []
     for t in targets:
-        if t["kind"] == "ratio":
-            goal = f">= {t['threshold']:g}x"
-        else:
+        kind = t["kind"]
+        if kind == "ratio":
+            goal = f">= {t['threshold']:g}x nats-py"
+        elif kind == "max":
             goal = f"< {t['threshold']:g} MiB ({sizes.keys_big:,} keys)"
+        elif kind == "raw":
+            goal = f"natskv/raw >= {t['threshold']:g}"
+        else:
+            goal = "natskv/raw (reported)"
         cells = [t["label"], goal]
         for loop in loops:
             r = t.get(loop, {"value": None, "result": "n/a"})
             if r["value"] is None:
                 cells.append("n/a")
-            elif t["kind"] == "ratio":
+            elif kind == "ratio":
                 cells.append(f"{r['value']:.2f}x {r['result']}")
-            else:
+            elif kind == "max":
                 cells.append(f"{r['value']:.1f} MiB {r['result']}")
+            elif kind == "raw":
+                cells.append(f"{r['value']:.2f} {r['result']}")
+            else:
+                cells.append(f"{r['value']:.2f}")
         lines.append(cells)
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]

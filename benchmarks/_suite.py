@@ -1,4 +1,4 @@
-"""One suite: every selected operation, both clients, alternating rounds, on one event loop."""
+"""One suite: every selected operation, every client, alternating rounds, on one event loop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gc
 import math
 from typing import Any
 
-from benchmarks._common import CLIENTS, Sizes, log, median
+from benchmarks._common import ALL_CLIENTS, Sizes, log, median
 from benchmarks._context import Context
 from benchmarks._keys_big import drop_big_bucket, run_keys_big
 from benchmarks._ops import KEYS_BIG, OPS, Metrics, Op
@@ -45,9 +45,10 @@ async def run_op(ctx: Context, op: Op, rounds: int, timeout: float) -> dict[str,
     if skip:
         log(f"[{ctx.loop}] {op.id}: skipped ({skip})")
         return {"skipped": skip}
-    measured: dict[str, list[Metrics]] = {client: [] for client in CLIENTS}
+    clients = [c for c in ALL_CLIENTS if c in op.runners]
+    measured: dict[str, list[Metrics]] = {client: [] for client in clients}
     for r in range(rounds):
-        for client in CLIENTS:  # natskv, nats-py, natskv, nats-py, ...
+        for client in clients:  # natskv, nats-py[, raw], natskv, nats-py[, raw], ...
             gc.collect()
             try:
                 metrics = await asyncio.wait_for(op.runners[client](ctx), timeout)
@@ -57,7 +58,7 @@ async def run_op(ctx: Context, op: Op, rounds: int, timeout: float) -> dict[str,
                 metrics = {"error": f"{type(exc).__name__}: {exc}"}
             measured[client].append(metrics)
             log(f"[{ctx.loop}] {op.id} round {r + 1}/{rounds} {client}: {_brief(metrics)}")
-    return {client: summarize(measured[client]) for client in CLIENTS}
+    return {client: summarize(measured[client]) for client in clients}
 
 
 async def run_suite(

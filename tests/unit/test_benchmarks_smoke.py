@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -18,7 +19,8 @@ pytest.importorskip("nats")
 
 from benchmarks._cli import parse_args  # noqa: E402
 from benchmarks._common import Sizes, percentile  # noqa: E402
-from benchmarks._ops import ALL_OP_IDS  # noqa: E402
+from benchmarks._ops import ALL_OP_IDS, OPS  # noqa: E402
+from benchmarks._raw import RawClient, RawError  # noqa: E402
 from benchmarks._report import (  # noqa: E402
     compute_rows,
     evaluate_targets,
@@ -73,10 +75,92 @@ def test_rows_ratios_and_targets() -> None:
     table = format_table(rows)
     assert "3.00x" in table and "timeout" in table and "skipped" in table
     targets = evaluate_targets({"asyncio": rows}, sizes)
-    result = {t["row"]: t["asyncio"]["result"] for t in targets}
+    result = {t["row"]: t["asyncio"]["result"] for t in targets if t["kind"] == "ratio"}
     assert result["seq_put"] == "PASS"
     assert result["keys"] == "n/a"
     assert "PASS" in format_targets(targets, ["asyncio"], sizes)
+
+
+def test_rows_and_targets_against_the_raw_loop() -> None:
+    sizes = Sizes.small()
+    suite = {
+        "ops": {
+            "seq_put": {
+                "natskv": summarize([{"ops_s": 90.0, "op_p50_us": 5.0, "op_p99_us": 9.0}]),
+                "nats-py": summarize([{"ops_s": 60.0, "op_p50_us": 10.0, "op_p99_us": 20.0}]),
+                "raw": summarize([{"ops_s": 100.0, "op_p50_us": 4.0, "op_p99_us": 8.0}]),
+            },
+            "seq_get": {
+                "natskv": summarize([{"ops_s": 80.0}]),
+                "nats-py": summarize([{"ops_s": 60.0}]),
+                "raw": summarize([{"ops_s": 100.0}]),
+            },
+            "concurrent_get": {
+                "natskv": summarize([{"ops_s": 70.0}]),
+                "nats-py": summarize([{"ops_s": 10.0}]),
+                "raw": summarize([{"error": "RawError: boom"}]),
+            },
+            "keys": {"natskv": summarize([{"ms": 1.0}]), "nats-py": summarize([{"ms": 7.0}])},
+        }
+    }
+    rows = {r["id"]: r for r in compute_rows(suite, sizes)}
+    assert rows["seq_put"]["raw"] == 100.0
+    assert rows["seq_put"]["raw_ratio"] == pytest.approx(0.9)
+    assert rows["seq_put"]["raw_p50_us"] == 4.0
+    assert rows["seq_get"]["raw_ratio"] == pytest.approx(0.8)
+    assert rows["concurrent_get"]["raw_ratio"] is None
+    assert "raw_error" in rows["concurrent_get"]
+    assert "raw" not in rows["keys"] and "raw_ratio" not in rows["keys"]
+    table = format_table(list(rows.values()))
+    assert "natskv/raw" in table and "0.90" in table and "raw: RawError: boom" in table
+    targets = evaluate_targets({"asyncio": list(rows.values())}, sizes)
+    raw_targets = {(t["row"], t["kind"]): t["asyncio"] for t in targets if "raw" in t["kind"]}
+    assert raw_targets[("seq_put", "raw")]["result"] == "PASS"
+    assert raw_targets[("seq_get", "raw")]["result"] == "FAIL"
+    assert raw_targets[("concurrent_get", "raw_info")]["result"] == "n/a"
+    text = format_targets(targets, ["asyncio"], sizes)
+    assert "within 15% of the raw loop" in text and "0.90 PASS" in text and "0.80 FAIL" in text
+
+
+def test_the_raw_loop_runs_only_its_five_operations() -> None:
+    with_raw = {op.id for op in OPS if "raw" in op.runners}
+    assert with_raw == {"seq_put", "seq_get", "pipelined_put", "concurrent_put", "concurrent_get"}
+
+
+def test_raw_parser_splits_frames_across_reads() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        client = RawClient(loop)
+        put = client.request("$KV.b.k", b"v" * 128)
+        get = client.request("$JS.API.DIRECT.GET.KV_b.$KV.b.k", b"")
+        assert client._wbuf[0].startswith(b"PUB $KV.b.k _INBOX.raw.1 128\r\n")
+        assert client._wbuf[1] == b"PUB $JS.API.DIRECT.GET.KV_b.$KV.b.k _INBOX.raw.2 0\r\n\r\n"
+        client._wbuf.clear()
+        ack = b'{"stream":"KV_b","seq":1}'
+        hdr = b"NATS/1.0\r\nNats-Sequence: 1\r\n\r\n"
+        value = b"x" * 128
+        stream = (
+            b'INFO {"server_id":"s"}\r\nPING\r\n+OK\r\n'
+            + b"MSG _INBOX.raw.1 1 %d\r\n" % len(ack)
+            + ack
+            + b"\r\nHMSG _INBOX.raw.2 1 %d %d\r\n" % (len(hdr), len(hdr) + len(value))
+            + hdr
+            + value
+            + b"\r\nMSG _INBOX.raw.999 1 2\r\nhi\r\n"
+        )
+        for i in range(0, len(stream), 7):  # every frame split across reads
+            client.data_received(stream[i : i + 7])
+        assert client.info == {"server_id": "s"}
+        assert put.result() == ack
+        assert get.result() == value
+        assert client._wbuf == [b"PONG\r\n"]
+        assert client._buf == b"" and client._msg is None and not client._futs
+        pending = client.request("$KV.b.k", b"v")
+        client.data_received(b"-ERR 'Authorization Violation'\r\n")
+        with pytest.raises(RawError, match="Authorization Violation"):
+            pending.result()
+    finally:
+        loop.close()
 
 
 @pytest.mark.timeout(180)
@@ -114,3 +198,9 @@ def test_end_to_end_small_run(tmp_path: Path) -> None:
     for op in ("seq_put", "keys", "watch_initial"):
         assert rows[op]["natskv"] is not None, rows[op]
         assert rows[op]["nats-py"] is not None, rows[op]
+    assert rows["seq_put"]["raw"] is not None, rows["seq_put"]
+    assert rows["seq_put"]["raw_ratio"] is not None
+    assert "raw" not in rows["keys"]
+    raw = doc["loops"]["asyncio"]["ops"]["seq_put"]["raw"]
+    assert set(raw["median"]) == set(doc["loops"]["asyncio"]["ops"]["seq_put"]["natskv"]["median"])
+    assert "within 15% of the raw loop" in proc.stdout
