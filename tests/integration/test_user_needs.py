@@ -28,13 +28,13 @@ from natskv.jetstream import ConsumerConfig, ConsumerInfo
 def requests(nc: natskv.Connection, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The subject of every request ``nc`` sends."""
     subjects: list[str] = []
-    real = nc.request
+    real = nc._start_request  # every request form goes through it
 
-    async def request(subject: str, payload: bytes = b"", **kw: Any) -> Msg:
+    def start_request(subject: str, *args: Any) -> tuple[str, asyncio.Future[Msg]]:
         subjects.append(subject)
-        return await real(subject, payload, **kw)
+        return real(subject, *args)
 
-    monkeypatch.setattr(nc, "request", request)
+    monkeypatch.setattr(nc, "_start_request", start_request)
     return subjects
 
 

@@ -55,20 +55,16 @@ class RequestSpy:
 @pytest.fixture
 def spy(nc: natskv.Connection, monkeypatch: pytest.MonkeyPatch) -> RequestSpy:
     recorder = RequestSpy()
-    real = nc.request
+    real = nc._start_request  # every request form goes through it
 
-    async def request(
-        subject: str,
-        payload: bytes = b"",
-        *,
-        headers: Any = None,
-        timeout: float | None = None,
-    ) -> Msg:
+    def start_request(
+        subject: str, payload: bytes, headers: Any, timeout: float | None, checked: bool
+    ) -> tuple[str, asyncio.Future[Msg]]:
         hdrs = dict(headers) if isinstance(headers, dict) else None
         recorder.sent.append(Sent(subject, payload, hdrs))
-        return await real(subject, payload, headers=headers, timeout=timeout)
+        return real(subject, payload, headers, timeout, checked)
 
-    monkeypatch.setattr(nc, "request", request)
+    monkeypatch.setattr(nc, "_start_request", start_request)
     return recorder
 
 
@@ -325,16 +321,20 @@ async def test_3_create_treats_10164_as_key_exists(
 ) -> None:
     """Checklist 7.3 #3: a create answered with 10164 re-reads the key like for 10071."""
     current = await store.put("k", b"live")
-    real = nc.request
+    real = nc._start_request
     faked: list[str] = []
 
-    async def request(subject: str, payload: bytes = b"", **kw: Any) -> Msg:
+    def start_request(
+        subject: str, payload: bytes, headers: Any, timeout: float | None, checked: bool
+    ) -> tuple[str, asyncio.Future[Msg]]:
         if subject == f"$KV.{store.bucket}.k" and not faked:
             faked.append(subject)  # the server's answer for an in-flight subject
-            return _pub_ack_error(10164, "wrong last sequence")
-        return await real(subject, payload, **kw)
+            fut: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+            fut.set_result(_pub_ack_error(10164, "wrong last sequence"))
+            return "faked", fut
+        return real(subject, payload, headers, timeout, checked)
 
-    monkeypatch.setattr(nc, "request", request)
+    monkeypatch.setattr(nc, "_start_request", start_request)
     with pytest.raises(natskv.KeyExistsError) as info:
         await store.create("k", b"mine")
     assert faked and info.value.revision == current
@@ -797,13 +797,13 @@ async def test_8_a_bucket_in_a_jetstream_domain(monkeypatch: pytest.MonkeyPatch)
         nc = await natskv.connect(server.url)
         try:
             requests: list[str] = []
-            real = nc.request
+            real = nc._start_request
 
-            async def request(subject: str, payload: bytes = b"", **kw: Any) -> Msg:
+            def start_request(subject: str, *args: Any) -> tuple[str, asyncio.Future[Msg]]:
                 requests.append(subject)
-                return await real(subject, payload, **kw)
+                return real(subject, *args)
 
-            monkeypatch.setattr(nc, "request", request)
+            monkeypatch.setattr(nc, "_start_request", start_request)
             js = natskv.JetStream(nc, domain="hub")
             assert (await js.account_info()).domain == "hub"
             kv = natskv.KVContext(js)

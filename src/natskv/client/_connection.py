@@ -222,6 +222,7 @@ class Connection:
         self._ping_handle: asyncio.TimerHandle | None = None
 
         self._nuid = NUID()
+        check_subject(inbox_prefix, "inbox prefix")
         self._inbox_prefix = inbox_prefix
         self._resp_prefix = f"{inbox_prefix}.{self._nuid.next()}."
         self._resp_prefix_len = len(self._resp_prefix)
@@ -599,10 +600,14 @@ class Connection:
 
         ``headers`` is a mapping, or a header block already encoded.
         """
-        self._check_open()
         check_subject(subject)
         if reply is not None:
             check_subject(reply, "reply subject")
+        self._write_msg(subject, payload, reply, headers)
+
+    def _write_msg(self, subject: str, payload: bytes, reply: str | None, headers: Headers) -> None:
+        """Frame and queue a message whose subjects are already checked."""
+        self._check_open()
         if headers is not None:
             hdr = headers if isinstance(headers, bytes) else encode_headers(headers)
             size = len(payload)
@@ -787,6 +792,50 @@ class Connection:
             self._sweep_slot = slot
             self._sweep_handle = self._loop.call_at(slot * _TICK, self._sweep_deadlines)
 
+    def _start_request(
+        self,
+        subject: str,
+        payload: bytes,
+        headers: Headers,
+        timeout: float | None,
+        checked: bool,
+    ) -> tuple[str, asyncio.Future[Msg]]:
+        """Send a request and register its reply future under a new token."""
+        if not checked:
+            check_subject(subject)
+        if not self._resp_sid:
+            self._ensure_resp_sub()
+        self._resp_token += 1
+        token = str(self._resp_token)
+        fut: asyncio.Future[Msg] = self._loop.create_future()
+        futs = self._resp_futs
+        futs[token] = fut
+        try:
+            self._write_msg(subject, payload, self._resp_prefix + token, headers)
+        except BaseException:
+            del futs[token]
+            raise
+        self._arm_deadline(token, subject, self.request_timeout if timeout is None else timeout)
+        return token, fut
+
+    def request_future(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Headers = None,
+        timeout: float | None = None,
+        checked: bool = False,
+    ) -> asyncio.Future[Msg]:
+        """Send a request now and return the future of its reply (no coroutine: hot paths).
+
+        The future fails with :class:`NoRespondersError` (without the subject) or
+        :class:`natskv.TimeoutError`. A cancelled future's slot is freed when its timeout
+        passes. ``checked=True`` skips the subject check for a subject the caller built
+        from validated parts.
+        """
+        return self._start_request(subject, payload, headers, timeout, checked)[1]
+
     async def request(
         self,
         subject: str,
@@ -801,25 +850,13 @@ class Connection:
         :class:`natskv.TimeoutError` when no reply comes within ``timeout`` seconds
         (default: the connection's ``request_timeout``; measured in 50 ms steps).
         """
-        if not self._resp_sid:
-            self._ensure_resp_sub()
-        self._resp_token += 1
-        token = str(self._resp_token)
-        fut: asyncio.Future[Msg] = self._loop.create_future()
-        futs = self._resp_futs
-        futs[token] = fut
-        try:
-            self.publish_nowait(subject, payload, reply=self._resp_prefix + token, headers=headers)
-        except BaseException:
-            del futs[token]
-            raise
-        self._arm_deadline(token, subject, self.request_timeout if timeout is None else timeout)
+        token, fut = self._start_request(subject, payload, headers, timeout, False)
         try:
             return await fut
         except NoRespondersError:
             raise NoRespondersError(subject) from None
         except asyncio.CancelledError:
-            futs.pop(token, None)
+            self._resp_futs.pop(token, None)
             raise
 
     def request_nowait(
@@ -836,17 +873,7 @@ class Connection:
         ``request_timeout``). Await it with :meth:`await_reply`, or drop it with
         :meth:`cancel_reply`.
         """
-        self._ensure_resp_sub()
-        token = self._next_token()
-        fut: asyncio.Future[Msg] = self._loop.create_future()
-        self._resp_futs[token] = fut
-        try:
-            self.publish_nowait(subject, payload, reply=self._resp_prefix + token, headers=headers)
-        except BaseException:
-            del self._resp_futs[token]
-            raise
-        self._arm_deadline(token, subject, self.request_timeout if timeout is None else timeout)
-        return token, fut
+        return self._start_request(subject, payload, headers, timeout, False)
 
     async def await_reply(
         self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None = None

@@ -163,8 +163,8 @@ class KVStore:
         self, key: str, data: bytes, headers: dict[str, str] | None, expected: int | None = None
     ) -> int:
         try:
-            msg = await self._nc.request(
-                self._write_prefix + key, data, headers=headers, timeout=self._timeout
+            msg = await self._nc.request_future(
+                self._write_prefix + key, data, headers=headers, timeout=self._timeout, checked=True
             )
         except (NoRespondersError, MaxPayloadError) as exc:
             raise self._write_error(exc, key) from exc
@@ -208,7 +208,9 @@ class KVStore:
         validate_key(key)
         data = self._encode(value)
         try:  # _publish inlined: put is the hot write path
-            msg = await self._nc.request(self._write_prefix + key, data, timeout=self._timeout)
+            msg = await self._nc.request_future(
+                self._write_prefix + key, data, timeout=self._timeout, checked=True
+            )
         except (NoRespondersError, MaxPayloadError) as exc:
             raise self._write_error(exc, key) from exc
         return self._ack(msg, key, None)
@@ -540,7 +542,9 @@ class KVStore:
             # headers are parsed only for a status reply or a marker (to raise properly).
             validate_key(key)
             try:
-                msg = await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
+                msg = await self._nc.request_future(
+                    self._direct_prefix + key, b"", timeout=self._timeout, checked=True
+                )
             except NoRespondersError:
                 raise BucketNotFoundError(self.bucket) from None
             raw = msg.raw_headers
