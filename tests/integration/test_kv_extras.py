@@ -248,3 +248,16 @@ async def test_disjoint_watch_filters_are_accepted(store: natskv.KVStore) -> Non
     async with store.watch(["a.*", "b.>"]) as watcher:
         got = await watcher.initial_values()
     assert sorted(e.key for e in got) == ["a.1", "b.2"]
+
+
+async def test_get_many_falls_back_on_servers_without_batch_direct_get(
+    store: natskv.KVStore,
+) -> None:
+    await store.put_many([(f"k{i}", b"v%d" % i) for i in range(20)] + [("x.1", b"a")])
+    await store.delete("k3")
+    store.js._api_level = 0  # what a server before 2.11 reports
+    entries = await store.get_many([f"k{i}" for i in range(20)] + ["missing"])
+    assert sorted(entries) == sorted(f"k{i}" for i in range(20) if i != 3)
+    assert entries["k7"].value == b"v7"
+    filtered = await store.get_many("x.*")
+    assert list(filtered) == ["x.1"]
