@@ -433,10 +433,18 @@ async def test_unsupported_type_is_a_type_error(store: KVStore) -> None:
 async def test_operations_on_a_deleted_bucket(kv: natskv.KVContext, bucket_name: str) -> None:
     store = await kv.create_store(KVConfig(bucket=bucket_name, storage="memory"))
     await kv.delete_store(bucket_name)
-    with pytest.raises(natskv.NatsError):
+    with pytest.raises(natskv.BucketNotFoundError):
         await store.put("k", b"v")
-    with pytest.raises(natskv.NatsError):
+    with pytest.raises(natskv.BucketNotFoundError):
         await store.get("k")
+    with pytest.raises(natskv.BucketNotFoundError):
+        await store.get_entry("k")
+    with pytest.raises(natskv.BucketNotFoundError):
+        await store.create("k", b"v")
+    with pytest.raises(natskv.BucketNotFoundError):
+        await store.put_nowait("k", b"v")
+    with pytest.raises(natskv.BucketNotFoundError):
+        await store.put_many([("k", b"v")])
     with pytest.raises(natskv.BucketNotFoundError) as ei:
         await store.status()
     assert ei.value.bucket == bucket_name

@@ -261,3 +261,16 @@ async def test_get_many_falls_back_on_servers_without_batch_direct_get(
     assert entries["k7"].value == b"v7"
     filtered = await store.get_many("x.*")
     assert list(filtered) == ["x.1"]
+
+
+async def test_get_many_fallbacks_keep_the_point_in_time(store: natskv.KVStore) -> None:
+    first = await store.put_many([(f"k{i}", b"old") for i in range(1500)])
+    await store.put_many([(f"k{i}", b"new") for i in range(1500)])
+    # a wildcard over 1024 keys falls back to a consumer scan
+    then = await store.get_many(">", up_to_revision=first[-1])
+    assert len(then) == 1500
+    assert {e.value for e in then.values()} == {b"old"}
+    # and so does a server without batch direct get
+    store.js._api_level = 0
+    then = await store.get_many(["k1", "k2"], up_to_revision=first[-1])
+    assert {k: e.value for k, e in then.items()} == {"k1": b"old", "k2": b"old"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from contextlib import aclosing
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +93,7 @@ async def get_many(
         if exc.code != _TOO_MANY or not wildcards:
             raise
         # A wildcard matched more than 1024 keys: scan with a consumer instead.
-        return await _scan(store, items, type_, include_deleted)
+        return await _scan(store, items, type_, include_deleted, up_to_revision)
     plen = store._read_prefix_len
     for msg in msgs:
         subject = msg.headers.get(NATS_SUBJECT, "")
@@ -113,7 +114,7 @@ async def _get_one_by_one(
     include_deleted: bool,
 ) -> dict[str, KVEntry[Any]]:
     if any(_is_filter(k) for k in items) or up_to_revision is not None:
-        return await _scan(store, items, type_, include_deleted)
+        return await _scan(store, items, type_, include_deleted, up_to_revision)
 
     async def one(key: str) -> KVEntry[Any] | None:
         try:
@@ -130,16 +131,26 @@ async def _get_one_by_one(
 
 
 async def _scan(
-    store: KVStore, items: list[str], type_: Any, include_deleted: bool
+    store: KVStore,
+    items: list[str],
+    type_: Any,
+    include_deleted: bool,
+    up_to_revision: int | None,
 ) -> dict[str, KVEntry[Any]]:
+    """The latest entry per key from a consumer; with ``up_to_revision``, the latest one
+    at or before it (reading every kept revision, in stream order)."""
     from natskv.kv._watch import iterate_entries
 
+    policy = "last_per_subject" if up_to_revision is None else "all"
     result: dict[str, KVEntry[Any]] = {}
-    async for entry in iterate_entries(store, items, type_, deliver_policy="last_per_subject"):
-        if include_deleted or entry.operation is KVOperation.PUT:
-            result[entry.key] = entry
-        else:
-            result.pop(entry.key, None)
+    async with aclosing(iterate_entries(store, items, type_, deliver_policy=policy)) as entries:
+        async for entry in entries:
+            if up_to_revision is not None and entry.revision > up_to_revision:
+                continue
+            if include_deleted or entry.operation is KVOperation.PUT:
+                result[entry.key] = entry
+            else:
+                result.pop(entry.key, None)
     return result
 
 

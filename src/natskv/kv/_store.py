@@ -223,11 +223,14 @@ class KVStore:
         """
         validate_key(key)
         data = self._encode(value)
-        token, fut = self._nc.request_nowait(self._write_prefix + key, data)
+        token, fut = self._nc.request_nowait(self._write_prefix + key, data, timeout=self._timeout)
         return self._finish_put(token, fut, key)
 
     async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str) -> int:
-        msg = await self._nc.await_reply(token, fut, self._write_prefix + key, self._timeout)
+        try:
+            msg = await self._nc.await_reply(token, fut, self._write_prefix + key)
+        except NoRespondersError as exc:
+            raise self._write_error(exc, key) from exc
         return self._ack(msg, key, None)
 
     async def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
@@ -268,15 +271,14 @@ class KVStore:
     ) -> None:
         """Wait for the oldest ack in ``pending``, then take every ack already answered."""
         key, token, fut = pending[0]
-        if not fut.done():
-            await self._nc.await_reply(token, fut, self._write_prefix + key)
-        while pending and pending[0][2].done():
-            key, _, fut = pending.popleft()
-            try:
-                msg = fut.result()
-            except (NoRespondersError, MaxPayloadError) as exc:
-                raise self._write_error(exc, key) from exc
-            results.append(self._ack(msg, key, None))
+        try:
+            if not fut.done():
+                await self._nc.await_reply(token, fut, self._write_prefix + key)
+            while pending and pending[0][2].done():
+                key, _, fut = pending.popleft()
+                results.append(self._ack(fut.result(), key, None))
+        except NoRespondersError as exc:
+            raise self._write_error(exc, key) from exc
 
     async def create(
         self,
