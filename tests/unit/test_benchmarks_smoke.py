@@ -197,7 +197,9 @@ def test_end_to_end_small_run(tmp_path: Path) -> None:
     rows = {r["id"]: r for r in doc["loops"]["asyncio"]["rows"]}
     for op in ("seq_put", "keys", "watch_initial"):
         assert rows[op]["natskv"] is not None, rows[op]
-        assert rows[op]["nats-py"] is not None, rows[op]
+        # nats-py's watcher can send its end-of-initial marker before the values (a known
+        # nats-py race); the harness must then record the error rather than a number.
+        assert rows[op]["nats-py"] is not None or rows[op].get("nats-py_error"), rows[op]
     assert rows["seq_put"]["raw"] is not None, rows["seq_put"]
     assert rows["seq_put"]["raw_ratio"] is not None
     assert "raw" not in rows["keys"]
