@@ -19,7 +19,7 @@ import os
 import random
 import ssl
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import Any, cast
 
@@ -77,6 +77,7 @@ EventCallback = Callable[[], Any]
 
 _NO_RESPONDERS = b"NATS/1.0 503"
 _TICK = 0.05  # resolution of request timeouts, in seconds
+_PER_TICK = 1 / _TICK
 _LARGE = 64 * 1024
 
 
@@ -233,6 +234,9 @@ class Connection:
         self._deadlines: dict[int, list[tuple[str, str, float]]] = {}
         self._sweep_handle: asyncio.TimerHandle | None = None
         self._sweep_slot = 0
+        # the slot armed last and its list: most requests land in the slot of the one before
+        self._last_slot = 0
+        self._last_bucket: list[tuple[str, str, float]] = []
 
         self._info_waiter: asyncio.Future[dict[str, Any]] | None = None
         self._handshaking = False
@@ -466,23 +470,43 @@ class Connection:
         self.bytes_in += len(data)
         subs = self._subs
         resp_sid = self._resp_sid
+        futs = self._resp_futs
+        plen = self._resp_prefix_len
         for ev in events:
             if type(ev) is Msg:
                 self.msgs_in += 1
                 if ev.sid == resp_sid:
-                    self._route_reply(ev)
+                    # _route_reply inlined for the common case: a request's reply
+                    fut = futs.pop(ev.subject[plen:], None)
+                    if fut is None:
+                        self._route_stream(ev)
+                    elif not fut.done():
+                        raw = ev.raw_headers
+                        if raw is not None and not ev.data and raw.startswith(_NO_RESPONDERS):
+                            fut.set_exception(NoRespondersError())
+                        else:
+                            fut.set_result(ev)
                     continue
                 sub = subs.get(ev.sid)
                 if sub is not None:
-                    sub._deliver(ev)
+                    cb = sub._sync_cb
+                    if cb is not None and not sub._max_msgs:
+                        # Subscription._deliver inlined for the hot path (consumers)
+                        sub._delivered += 1
+                        try:
+                            cb(ev)
+                        except Exception as exc:  # a user callback must not break the reader
+                            self._report_error(exc)
+                    else:
+                        sub._deliver(ev)
             elif ev is PING:
                 self._write_now(PONG_CMD)
             elif ev is PONG:
                 self._outstanding_pings = 0
                 if self._pongs:
-                    fut = self._pongs.popleft()  # this PONG's PING, even if nobody waits
-                    if fut is not None and not fut.done():
-                        fut.set_result(None)
+                    pong = self._pongs.popleft()  # this PONG's PING, even if nobody waits
+                    if pong is not None and not pong.done():
+                        pong.set_result(None)
             elif type(ev) is Info:
                 waiter = self._info_waiter
                 if waiter is not None and not waiter.done():
@@ -495,20 +519,19 @@ class Connection:
             elif ev is OK:
                 pass
 
-    def _route_reply(self, msg: Msg) -> None:
-        token = msg.subject[self._resp_prefix_len :]
-        fut = self._resp_futs.pop(token, None)
-        if fut is not None:
-            if not fut.done():
-                raw = msg.raw_headers
-                if raw is not None and raw.startswith(_NO_RESPONDERS) and not msg.data:
-                    fut.set_exception(NoRespondersError())
-                else:
-                    fut.set_result(msg)
-            return
-        handler = self._resp_streams.get(token)
-        if handler is not None:
-            handler(msg)
+    def _route_stream(self, msg: Msg) -> None:
+        """A reply that no request waits for: a reply stream's, or a late one (dropped)."""
+        streams = self._resp_streams
+        if streams:
+            token = msg.subject[self._resp_prefix_len :]
+            handler = streams.get(token)
+            if handler is None:
+                # a stream of many reply subjects: "<stream token>-<anything>"
+                dash = token.find("-")
+                if dash > 0:
+                    handler = streams.get(token[: dash + 1])
+            if handler is not None:
+                handler(msg)
 
     def _server_error(self, message: str) -> None:
         low = message.lower()
@@ -595,14 +618,17 @@ class Connection:
         *,
         reply: str | None = None,
         headers: Headers = None,
+        checked: bool = False,
     ) -> None:
         """Queue a message for sending without awaiting (the write leaves this loop turn).
 
-        ``headers`` is a mapping, or a header block already encoded.
+        ``headers`` is a mapping, or a header block already encoded. ``checked=True``
+        skips the subject checks for subjects the caller built from validated parts.
         """
-        check_subject(subject)
-        if reply is not None:
-            check_subject(reply, "reply subject")
+        if not checked:
+            check_subject(subject)
+            if reply is not None:
+                check_subject(reply, "reply subject")
         self._write_msg(subject, payload, reply, headers)
 
     def _write_msg(self, subject: str, payload: bytes, reply: str | None, headers: Headers) -> None:
@@ -636,6 +662,46 @@ class Connection:
             else:
                 self._enqueue(pub_head(subject, reply, size) + payload + CRLF)
         self.msgs_out += 1
+
+    def publish_many(
+        self, messages: Iterable[tuple[str, bytes, str | None]], *, checked: bool = False
+    ) -> int:
+        """Queue many ``(subject, payload, reply)`` messages at once; returns how many.
+
+        All or nothing: every message is checked (subjects unless ``checked=True``, and
+        max_payload) before any is queued. They leave in the same write, in order.
+        """
+        self._check_open()
+        max_payload = self._max_payload
+        parts: list[bytes] = []
+        append = parts.append
+        size_all = 0
+        for subject, payload, reply in messages:
+            if not checked:
+                check_subject(subject)
+                if reply is not None:
+                    check_subject(reply, "reply subject")
+            size = len(payload)
+            if size > max_payload:
+                raise MaxPayloadError(
+                    f"message of {size} bytes exceeds the server's max_payload of {max_payload}"
+                )
+            head = (
+                f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
+            ).encode()
+            append(head)
+            append(payload)
+            append(CRLF)
+            size_all += len(head) + size + 2
+        count = len(parts) // 3
+        if count:
+            self._wbuf.extend(parts)
+            self._wsize += size_all
+            self.msgs_out += count
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._loop.call_soon(self._flush_writes)
+        return count
 
     async def publish(
         self,
@@ -765,7 +831,12 @@ class Connection:
     # A reply that arrives pops its future, and the sweep skips it.
 
     def _arm_deadline(self, token: str, subject: str, timeout: float) -> None:
-        slot = int((self._loop.time() + timeout) / _TICK) + 1
+        self._arm_slot(int((self._loop.time() + timeout) * _PER_TICK) + 1, token, subject, timeout)
+
+    def _arm_slot(self, slot: int, token: str, subject: str, timeout: float) -> None:
+        # A slot is never armed once swept: it is later than the time it was computed at,
+        # and a sweep takes only the slots that have passed.
+        self._last_slot = slot
         bucket = self._deadlines.get(slot)
         if bucket is None:
             self._deadlines[slot] = bucket = []
@@ -774,13 +845,14 @@ class Connection:
                     self._sweep_handle.cancel()
                 self._sweep_slot = slot
                 self._sweep_handle = self._loop.call_at(slot * _TICK, self._sweep_deadlines)
+        self._last_bucket = bucket
         bucket.append((token, subject, timeout))
 
     def _sweep_deadlines(self) -> None:
         self._sweep_handle = None
         self._sweep_slot = 0
         deadlines = self._deadlines
-        now = int(self._loop.time() / _TICK)
+        now = int(self._loop.time() * _PER_TICK)
         futs = self._resp_futs
         for slot in sorted(s for s in deadlines if s <= now):
             for token, subject, timeout in deadlines.pop(slot):
@@ -807,15 +879,32 @@ class Connection:
             self._ensure_resp_sub()
         self._resp_token += 1
         token = str(self._resp_token)
-        fut: asyncio.Future[Msg] = self._loop.create_future()
-        futs = self._resp_futs
-        futs[token] = fut
-        try:
+        size = len(payload)
+        if (
+            headers is None
+            and size < _LARGE
+            and size <= self._max_payload
+            and self._state is ConnectionState.CONNECTED
+        ):
+            # _write_msg inlined for the hot path: a small request without headers
+            frame = f"PUB {subject} {self._resp_prefix}{token} {size}\r\n".encode()
+            self._wbuf.append(frame + payload + CRLF)
+            self._wsize += len(frame) + size + 2
+            self.msgs_out += 1
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._loop.call_soon(self._flush_writes)
+        else:
             self._write_msg(subject, payload, self._resp_prefix + token, headers)
-        except BaseException:
-            del futs[token]
-            raise
-        self._arm_deadline(token, subject, self.request_timeout if timeout is None else timeout)
+        fut: asyncio.Future[Msg] = self._loop.create_future()
+        self._resp_futs[token] = fut
+        if timeout is None:
+            timeout = self.request_timeout
+        slot = int((self._loop.time() + timeout) * _PER_TICK) + 1
+        if slot == self._last_slot:
+            self._last_bucket.append((token, subject, timeout))
+        else:
+            self._arm_slot(slot, token, subject, timeout)
         return token, fut
 
     def request_future(
@@ -895,14 +984,21 @@ class Connection:
         if fut is not None and not fut.done():
             fut.cancel()
 
-    def open_reply_stream(self, handler: Callable[[Msg], None]) -> tuple[str, Callable[[], None]]:
+    def open_reply_stream(
+        self, handler: Callable[[Msg], None], *, many_subjects: bool = False
+    ) -> tuple[str, Callable[[], None]]:
         """Route every reply to a new inbox to ``handler`` (called inline from the reader).
 
         Returns ``(reply_subject, close)``; used for requests answered by many messages,
-        such as a batch direct get.
+        such as a batch direct get. With ``many_subjects=True`` the first item is a prefix:
+        replies to ``prefix + <token>`` for any token of letters and digits all go to
+        ``handler``, which tells them apart by ``msg.subject`` (pipelined requests that
+        share one handler and no per-request future).
         """
         self._ensure_resp_sub()
         token = self._next_token()
+        if many_subjects:
+            token += "-"
         self._resp_streams[token] = handler
 
         def close() -> None:
@@ -1102,6 +1198,7 @@ class Connection:
         self._resp_futs.clear()
         self._resp_streams.clear()
         self._deadlines.clear()
+        self._last_slot = 0
         if self._sweep_handle is not None:
             self._sweep_handle.cancel()
             self._sweep_handle = None

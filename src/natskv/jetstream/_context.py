@@ -62,6 +62,7 @@ class _Envelope(msgspec.Struct):
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _pub_ack_decoder = msgspec.json.Decoder(PubAck)
+_pub_acks_decoder = msgspec.json.Decoder(list[PubAck])
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
@@ -288,18 +289,48 @@ class JetStream:
         return self.pub_ack(msg)
 
     @staticmethod
-    def pub_ack(msg: Msg) -> PubAck:
-        """Decode a publish acknowledgement, raising the server's error if it failed."""
+    def pub_ack(msg: Msg | bytes) -> PubAck:
+        """Decode a publish acknowledgement (a reply or its payload), raising the server's
+        error if it failed."""
+        data = msg if isinstance(msg, bytes) else msg.data
         try:
-            ack = _pub_ack_decoder.decode(msg.data)
+            ack = _pub_ack_decoder.decode(data)
         except msgspec.DecodeError as exc:
-            raise JetStreamError(f"malformed publish acknowledgement: {msg.data[:120]!r}") from exc
+            raise JetStreamError(f"malformed publish acknowledgement: {data[:120]!r}") from exc
         err = ack.error
         if err is not None:
             raise api_error_from(
                 {"code": err.code, "err_code": err.err_code, "description": err.description}
             )
         return ack
+
+    @staticmethod
+    def pub_ack_seq(data: bytes) -> int:
+        """The sequence of a successful publish acknowledgement, or -1 for anything else
+        (an error, a malformed reply): :meth:`pub_ack` then raises the right error."""
+        try:
+            ack = _pub_ack_decoder.decode(data)
+        except msgspec.DecodeError:
+            return -1
+        return ack.seq if ack.error is None else -1
+
+    @staticmethod
+    def pub_acks(payloads: list[bytes]) -> list[PubAck] | None:
+        """Decode many publish acknowledgements at once (one parse for all of them).
+
+        Returns ``None`` when one of them is not a plain success (a server error, an
+        empty or malformed reply): the caller then takes them one by one with
+        :meth:`pub_ack`, which raises the right error.
+        """
+        if not payloads or not all(payloads):
+            return None
+        joined = b"[" + b",".join(payloads) + b"]"
+        if b'"error"' in joined:
+            return None
+        try:
+            return _pub_acks_decoder.decode(joined)
+        except msgspec.DecodeError:
+            return None
 
     # ------------------------------------------------------------------ reading messages
 

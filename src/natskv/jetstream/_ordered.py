@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from natskv.client import Msg, Subscription
 from natskv.errors import (
@@ -77,6 +77,12 @@ class OrderedConsumer:
         self._waiter: asyncio.Future[None] | None = None
         self._sub: Subscription | None = None
         self._name = ""
+        # "$JS.ACK.<stream>.<consumer>.": the reply subjects of the current consumer
+        self._ack_prefix = ""
+        self._ack_prefix_len = 0
+        # flow-control requests queued in _items (a batch may be handed over whole
+        # when there are none)
+        self._fc_queued = 0
         self._expected_cseq = 1
         self._last_sseq = 0
         # A last_per_subject consumer first delivers a snapshot of this many messages
@@ -155,6 +161,8 @@ class OrderedConsumer:
         sub = nc.subscribe_nowait(inbox, cb=self._on_msg)
         self._sub = sub
         self._name = name
+        self._ack_prefix = f"$JS.ACK.{self.stream}.{name}."
+        self._ack_prefix_len = len(self._ack_prefix)
         self._expected_cseq = 1
         snapshot = policy == "last_per_subject"
         # until the reply tells the snapshot's size, whatever arrives belongs to it
@@ -214,20 +222,19 @@ class OrderedConsumer:
         reply = msg.reply
         if reply is None:
             return
-        parts = reply.split(".")
-        n = len(parts)
         try:
-            if n == 9:
-                consumer, sseq, cseq = parts[3], int(parts[5]), int(parts[6])
-                ts, pending = int(parts[7]), int(parts[8])
-            elif n >= 11:
-                consumer, sseq, cseq = parts[5], int(parts[7]), int(parts[8])
-                ts, pending = int(parts[9]), int(parts[10])
+            if reply.startswith(self._ack_prefix):
+                # the common form: $JS.ACK.<stream>.<consumer>.<n>.<sseq>.<cseq>.<ts>.<pending>
+                _, s_b, c_b, t_b, p_b = reply[self._ack_prefix_len :].split(".")
+                sseq, cseq, ts, pending = int(s_b), int(c_b), int(t_b), int(p_b)
             else:
-                return
+                parts = reply.split(".")
+                if len(parts) < 11 or parts[5] != self._name:
+                    return
+                # with a domain and an account hash (and maybe a trailing token)
+                sseq, cseq = int(parts[7]), int(parts[8])
+                ts, pending = int(parts[9]), int(parts[10])
         except ValueError:
-            return
-        if consumer != self._name:
             return
         if cseq != self._expected_cseq:
             self._schedule_reset()
@@ -263,6 +270,7 @@ class OrderedConsumer:
             if last[0] is None and last[1] == reply:
                 return  # a stalled heartbeat repeating the request queued last
             items.append((None, reply, 0, 0))
+            self._fc_queued += 1
         else:
             self._respond(reply)
 
@@ -302,6 +310,10 @@ class OrderedConsumer:
                     await waiter
                 else:
                     await asyncio.wait_for(waiter, timeout)
+            if not self._fc_queued:
+                whole = cast("list[Delivered]", list(items))
+                items.clear()
+                return whole
             batch: list[Delivered] = []
             append = batch.append
             while items:
@@ -310,6 +322,7 @@ class OrderedConsumer:
                     if batch:
                         break  # answered on the next call, after this batch is consumed
                     items.popleft()
+                    self._fc_queued -= 1
                     self._respond(item[1])
                 else:
                     items.popleft()

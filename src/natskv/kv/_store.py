@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from natskv.client import Msg
 from natskv.errors import (
@@ -28,6 +28,7 @@ from natskv.errors import (
     NoMessageFoundError,
     NoRespondersError,
     StreamNotFoundError,
+    TimeoutError,
     TTLNotSupportedError,
     ValueTooLargeError,
     WrongRevisionError,
@@ -64,6 +65,7 @@ T = TypeVar("T")
 _WRONG_SEQ = (10071, 10164)
 # "NATS/1.0 " followed by a status code: a direct get that found nothing (404) or failed.
 _STATUS_PREFIX = b"NATS/1.0 "
+_NO_RESPONDERS = b"NATS/1.0 503"
 _KV_OPERATION_B = KV_OPERATION.encode()
 _MARKER_REASON_B = MARKER_REASON.encode()
 _TOO_LARGE = 10054
@@ -178,7 +180,7 @@ class KVStore:
         # _encode checked the value alone; with the header block it may still not fit
         return ValueTooLargeError(f"value for key {key!r}: {exc}")
 
-    def _ack(self, msg: Msg, key: str, expected: int | None) -> int:
+    def _ack(self, msg: Msg | bytes, key: str, expected: int | None) -> int:
         try:
             return JetStream.pub_ack(msg).seq
         except APIError as exc:
@@ -213,7 +215,8 @@ class KVStore:
             )
         except (NoRespondersError, MaxPayloadError) as exc:
             raise self._write_error(exc, key) from exc
-        return self._ack(msg, key, None)
+        seq = JetStream.pub_ack_seq(msg.data)
+        return seq if seq > 0 else self._ack(msg, key, None)
 
     def put_nowait(self, key: str, value: Any) -> Awaitable[int]:
         """Send a put now and return an awaitable of its revision (for pipelining).
@@ -236,7 +239,9 @@ class KVStore:
     async def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
         """Put many values pipelined (up to ``window`` in flight); returns their revisions.
 
-        Every key and value is validated and encoded before the first one is sent.
+        Every key and value is validated and encoded before the first one is sent. The
+        revisions come in the order of ``items``; the first failed put (in that order)
+        raises its error, and puts sent after it may have been stored.
         """
         if window < 1:
             raise ValueError("window must be at least 1")
@@ -245,40 +250,52 @@ class KVStore:
             validate_key(key)
             prepared.append((key, self._encode(value)))
         results: list[int] = []
+        n = len(prepared)
+        if not n:
+            return results
         nc = self._nc
+        # One reply handler for the whole batch and no future or deadline per put: the
+        # acks are filed by index straight from the reader, this coroutine wakes once per
+        # refill of half the window (so the server never idles), and the acks that came
+        # are decoded together.
+        acks = _AckWindow(n)
+        reply_prefix, close = nc.open_reply_stream(acks.on_reply, many_subjects=True)
+        acks.prefix_len = len(reply_prefix)
         prefix = self._write_prefix
-        timeout = self._timeout
-        # A sliding window: new puts go out as acks come back, so the server never idles
-        # waiting for the client to collect a whole batch.
-        pending: deque[tuple[str, str, asyncio.Future[Msg]]] = deque()
+        refill = max(1, window // 2)
+        got = acks.acks
+        sent = done = 0
         try:
-            for key, data in prepared:
-                if len(pending) >= window:
-                    await self._collect(pending, results)
-                token, fut = nc.request_nowait(prefix + key, data, timeout=timeout)
-                pending.append((key, token, fut))
-            while pending:
-                await self._collect(pending, results)
+            while done < n:
+                limit = min(n, acks.received + window)
+                if sent < limit:
+                    nc.publish_many(
+                        (
+                            (prefix + key, data, f"{reply_prefix}{i}")
+                            for i, (key, data) in enumerate(islice(prepared, sent, limit), sent)
+                        ),
+                        checked=True,
+                    )
+                    sent = limit
+                await acks.wait(n if sent == n else sent - refill + 1, self._timeout, self, done)
+                end = done
+                while end < n and got[end] is not None:
+                    end += 1
+                payloads = cast("list[bytes]", got[done:end])
+                for i in range(done, end):
+                    got[i] = b""  # taken: frees the reply; a duplicate is still ignored
+                decoded = JetStream.pub_acks(payloads)
+                if decoded is not None:
+                    results.extend([ack.seq for ack in decoded])
+                else:
+                    for i, data in enumerate(payloads, done):
+                        if not data and i in acks.no_responders:
+                            raise BucketNotFoundError(self.bucket)
+                        results.append(self._ack(data, prepared[i][0], None))
+                done = end
         finally:
-            for _, token, _ in pending:
-                nc.cancel_reply(token)
+            close()
         return results
-
-    async def _collect(
-        self,
-        pending: deque[tuple[str, str, asyncio.Future[Msg]]],
-        results: list[int],
-    ) -> None:
-        """Wait for the oldest ack in ``pending``, then take every ack already answered."""
-        key, token, fut = pending[0]
-        try:
-            if not fut.done():
-                await self._nc.await_reply(token, fut, self._write_prefix + key)
-            while pending and pending[0][2].done():
-                key, _, fut = pending.popleft()
-                results.append(self._ack(fut.result(), key, None))
-        except NoRespondersError as exc:
-            raise self._write_error(exc, key) from exc
 
     async def create(
         self,
@@ -608,14 +625,22 @@ class KVStore:
             resume_from_revision=resume_from_revision,
         )
 
-    async def keys(self, *filters: str) -> AsyncIterator[str]:
-        """Every key with a value, filtered on the server (``*`` and ``>`` wildcards)."""
+    def keys(self, *filters: str) -> AsyncIterator[str]:
+        """Every key with a value, filtered on the server (``*`` and ``>`` wildcards).
+
+        Streams: memory stays bounded however many keys there are. Stopping early ends
+        the server-side scan (at once with ``contextlib.aclosing``, else when the
+        iterator is collected).
+        """
         from natskv.kv._watch import iterate_keys
 
-        # aclosing: a caller that stops early must not leave the scan's consumer behind
-        async with aclosing(iterate_keys(self, filters or (">",))) as keys:
-            async for key in keys:
-                yield key
+        return iterate_keys(self, filters or (">",))
+
+    async def list_keys(self, *filters: str) -> list[str]:
+        """Every key with a value, as a list (like nats.go's ``Keys()``; see :meth:`keys`)."""
+        from natskv.kv._watch import list_keys
+
+        return await list_keys(self, filters or (">",))
 
     async def history(
         self, key: str, type: Any = bytes, *, codec: Codec | None = None
@@ -758,3 +783,65 @@ class KVStore:
             return decode_value(codecs, data, type_, bucket=bucket, key=key, revision=rev)
 
         return decode
+
+
+class _AckWindow:
+    """The acknowledgements of one :meth:`KVStore.put_many`, filed by index as they come."""
+
+    __slots__ = ("acks", "no_responders", "prefix_len", "received", "waiter", "want")
+
+    def __init__(self, n: int) -> None:
+        self.acks: list[bytes | None] = [None] * n
+        self.no_responders: set[int] = set()
+        self.prefix_len = 0
+        self.received = 0
+        self.want = 0
+        self.waiter: asyncio.Future[None] | None = None
+
+    def on_reply(self, msg: Msg) -> None:
+        try:
+            i = int(msg.subject[self.prefix_len :])
+        except ValueError:
+            return  # not ours
+        acks = self.acks
+        if not 0 <= i < len(acks) or acks[i] is not None:
+            return  # not ours, or a duplicate
+        data = msg.data
+        if not data:
+            raw = msg.raw_headers
+            if raw is not None and raw.startswith(_NO_RESPONDERS):
+                self.no_responders.add(i)
+        acks[i] = data
+        self.received += 1
+        if self.received >= self.want:
+            waiter = self.waiter
+            if waiter is not None:
+                self.waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def wait(self, want: int, timeout: float, store: KVStore, oldest: int) -> None:
+        """Wait until ``want`` acks in all have come (at most ``timeout`` without one)."""
+        while self.received < want:
+            loop = asyncio.get_running_loop()
+            waiter = loop.create_future()
+            self.want = want
+            self.waiter = waiter
+            before = self.received
+            timer = loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self.waiter = None
+            if self.received == before:  # expired with no progress at all
+                missing = next(i for i, a in enumerate(self.acks) if a is None and i >= oldest)
+                raise TimeoutError(
+                    f"no acknowledgement for a put to {store.bucket!r} within {timeout:g}s "
+                    f"(put number {missing} of the batch)"
+                )
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

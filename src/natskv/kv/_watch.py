@@ -330,12 +330,33 @@ async def iterate_entries(
 
 async def iterate_keys(store: KVStore, filters: Iterable[str]) -> AsyncGenerator[str, None]:
     """The keys with a value: headers only, latest per key, no entry objects built."""
+    async with aclosing(_key_batches(store, filters)) as batches:
+        async for keys in batches:
+            for key in keys:
+                yield key
+
+
+async def list_keys(store: KVStore, filters: Iterable[str]) -> list[str]:
+    """:func:`iterate_keys` as one list (no per-key step through a generator)."""
+    out: list[str] = []
+    async with aclosing(_key_batches(store, filters)) as batches:
+        async for keys in batches:
+            out += keys
+    return out
+
+
+async def _key_batches(store: KVStore, filters: Iterable[str]) -> AsyncGenerator[list[str], None]:
     plen = store._read_prefix_len
     async with aclosing(
         iterate_batches(store, filters, deliver_policy="last_per_subject", headers_only=True)
     ) as batches:
         async for batch in batches:
-            for item in batch:
-                msg = item[0]
-                if _operation(msg) is _PUT:
-                    yield msg.subject[plen:]
+            # A marker names its operation in a header; a plain put's headers (if any)
+            # are parsed only when they could.
+            yield [
+                item[0].subject[plen:]
+                for item in batch
+                if (raw := item[0].raw_headers) is None
+                or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw)
+                or _operation(item[0]) is _PUT
+            ]

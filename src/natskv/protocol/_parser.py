@@ -89,7 +89,10 @@ class Parser:
             pos = 0
         n = len(buf)
         find = buf.find
+        startswith = buf.startswith
+        append = events.append
         maxline = self.max_control_line
+        max_payload = self.max_payload
         while pos < n:
             end = find(_CRLF, pos)
             if end < 0:
@@ -100,75 +103,78 @@ class Parser:
                 break
             if end - pos > maxline:
                 raise ProtocolError(f"control line longer than {maxline} bytes")
-            first = buf[pos]
-            if first in _M:
-                # MSG <subject> <sid> [reply] <#bytes>
-                if not buf.startswith(b"MSG ", pos) and buf[pos : pos + 4].upper() not in _MSG_OPS:
-                    raise ProtocolError(f"unknown protocol operation: {buf[pos:end][:32]!r}")
+            # The common case first: an upper-case MSG or HMSG with single spaces.
+            if startswith(b"MSG ", pos):
                 args = buf[pos + 4 : end].split()
-                nargs = len(args)
-                try:
-                    # isdigit() (ASCII only for bytes) rejects what int() would also take:
-                    # signs, underscores ("1_0"), and so on.
-                    if nargs == 3:
-                        sid_b, size_b = args[1], args[2]
-                        reply = None
-                    elif nargs == 4:
-                        sid_b, size_b = args[1], args[3]
-                        reply = args[2].decode()
-                    else:
-                        raise ValueError
-                    if not (sid_b.isdigit() and size_b.isdigit()):
-                        raise ValueError
-                    subject, sid, size = args[0].decode(), int(sid_b), int(size_b)
-                except (ValueError, UnicodeDecodeError):
-                    raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}") from None
-                hlen = -1
-            elif first in _H:
-                # HMSG <subject> <sid> [reply] <#header bytes> <#total bytes>
-                if (
-                    not buf.startswith(b"HMSG ", pos)
-                    and buf[pos : pos + 5].upper() not in _HMSG_OPS
-                ):
-                    raise ProtocolError(f"unknown protocol operation: {buf[pos:end][:32]!r}")
+                hmsg = False
+            elif startswith(b"HMSG ", pos):
                 args = buf[pos + 5 : end].split()
-                nargs = len(args)
-                try:
-                    if nargs == 4:
-                        sid_b, hlen_b, size_b = args[1], args[2], args[3]
-                        reply = None
-                    elif nargs == 5:
-                        sid_b, hlen_b, size_b = args[1], args[3], args[4]
-                        reply = args[2].decode()
-                    else:
-                        raise ValueError
-                    if not (sid_b.isdigit() and hlen_b.isdigit() and size_b.isdigit()):
-                        raise ValueError
-                    subject, sid = args[0].decode(), int(sid_b)
-                    hlen, size = int(hlen_b), int(size_b)
-                except (ValueError, UnicodeDecodeError):
-                    raise ProtocolError(f"malformed HMSG: {buf[pos:end][:64]!r}") from None
-                if hlen < 0 or hlen > size:
+                hmsg = True
+            else:
+                first = buf[pos]
+                if first in _M and buf[pos : pos + 4].upper() in _MSG_OPS:
+                    args = buf[pos + 4 : end].split()
+                    hmsg = False
+                elif first in _H and buf[pos : pos + 5].upper() in _HMSG_OPS:
+                    args = buf[pos + 5 : end].split()
+                    hmsg = True
+                elif first in _M or first in _H:
+                    raise ProtocolError(f"unknown protocol operation: {buf[pos:end][:32]!r}")
+                else:
+                    pos = self._control(buf, pos, end, first, events)
+                    continue
+            nargs = len(args)
+            if hmsg:
+                # HMSG <subject> <sid> [reply] <#header bytes> <#total bytes>
+                if nargs == 5:
+                    subject_b, sid_b, reply_b, hlen_b, size_b = args
+                elif nargs == 4:
+                    subject_b, sid_b, hlen_b, size_b = args
+                    reply_b = None
+                else:
+                    raise ProtocolError(f"malformed HMSG: {buf[pos:end][:64]!r}")
+                # isdigit() (ASCII only for bytes) rejects what int() would also take:
+                # signs, underscores ("1_0"), and so on.
+                if not (sid_b.isdigit() and hlen_b.isdigit() and size_b.isdigit()):
+                    raise ProtocolError(f"malformed HMSG: {buf[pos:end][:64]!r}")
+                hlen, size = int(hlen_b), int(size_b)
+                if hlen > size:
                     raise ProtocolError(f"bad header size {hlen} for total size {size}")
             else:
-                pos = self._control(buf, pos, end, first, events)
-                continue
-            if size < 0 or size > self.max_payload:
+                # MSG <subject> <sid> [reply] <#bytes>
+                if nargs == 4:
+                    subject_b, sid_b, reply_b, size_b = args
+                elif nargs == 3:
+                    subject_b, sid_b, size_b = args
+                    reply_b = None
+                else:
+                    raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}")
+                if not (sid_b.isdigit() and size_b.isdigit()):
+                    raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}")
+                size = int(size_b)
+                hlen = -1
+            try:
+                subject = subject_b.decode()
+                reply = None if reply_b is None else reply_b.decode()
+            except UnicodeDecodeError:
+                op = "HMSG" if hmsg else "MSG"
+                raise ProtocolError(f"malformed {op}: {buf[pos:end][:64]!r}") from None
+            if size > max_payload:
                 raise ProtocolError(f"bad payload size: {size}")
             start = end + 2
             stop = start + size
             if stop + 2 <= n:
-                if buf[stop : stop + 2] != _CRLF:
+                if buf[stop] != 13 or buf[stop + 1] != 10:
                     raise ProtocolError("payload not followed by CRLF")
                 if hlen < 0:
-                    events.append(Msg(subject, sid, reply, buf[start:stop]))
+                    append(Msg(subject, int(sid_b), reply, buf[start:stop]))
                 else:
                     hstop = start + hlen
-                    events.append(Msg(subject, sid, reply, buf[hstop:stop], buf[start:hstop]))
+                    append(Msg(subject, int(sid_b), reply, buf[hstop:stop], buf[start:hstop]))
                 pos = stop + 2
                 continue
             # Incomplete payload: keep the parsed head and gather chunks until it is whole.
-            self._head = (subject, sid, reply, hlen, size)
+            self._head = (subject, int(sid_b), reply, hlen, size)
             rest = buf[start:]
             self._chunks = [rest]
             self._have = len(rest)
