@@ -1,8 +1,9 @@
 """The operations: one coroutine per (operation, client library), same workload for both.
 
 The raw asyncio loop (``RAW``, benchmarks/_raw.py) runs sequential put / get, 256
-concurrent put / get and pipelined put too, on buckets created by natskv, with the same
-keys and values as natskv's runs: the Python floor those numbers can be read against.
+concurrent put / get, pipelined put, list keys and watch initial values too, on buckets
+created by natskv, with the same keys and values as natskv's runs: the Python floor
+those numbers can be read against.
 
 Each run creates a fresh bucket, prepares it outside the timed section, times only the
 operation itself and returns its metrics (``ops_s``, ``ms``, ``mb_s``, latency
@@ -288,12 +289,31 @@ async def natskv_keys(ctx: Context) -> Metrics:
     try:
         await ctx.populate(store.bucket, make_keys(n))
         start = perf()
-        keys = [k async for k in store.keys()]
+        keys = await store.list_keys()  # a list, as nats-py's keys() returns
         elapsed = perf() - start
-        _check(len(keys) == n, f"keys() returned {len(keys)} keys, expected {n}")
+        _check(len(keys) == n, f"list_keys() returned {len(keys)} keys, expected {n}")
         return {"ms": elapsed * 1e3, "n": n}
     finally:
         await ctx.drop(store.bucket)
+
+
+async def _raw_scan(ctx: Context, name: str, watch: bool) -> Metrics:
+    n = ctx.sizes.listing
+    store = await ctx.natskv_store(name, client=RAW)
+    try:
+        await ctx.populate(store.bucket, make_keys(n))
+        bucket = ctx.raw_bucket(store.bucket)
+        start = perf()
+        got = await (bucket.watch_initial() if watch else bucket.list_keys())
+        elapsed = perf() - start
+        _check(len(got) == n, f"the raw scan ({name}) gave {len(got)} results, expected {n}")
+        return {"ms": elapsed * 1e3, "n": n}
+    finally:
+        await ctx.drop(store.bucket)
+
+
+async def raw_keys(ctx: Context) -> Metrics:
+    return await _raw_scan(ctx, "keys", watch=False)
 
 
 async def natspy_keys(ctx: Context) -> Metrics:
@@ -331,6 +351,10 @@ async def natskv_watch_initial(ctx: Context) -> Metrics:
         return {"ms": elapsed * 1e3, "n": n}
     finally:
         await ctx.drop(store.bucket)
+
+
+async def raw_watch_initial(ctx: Context) -> Metrics:
+    return await _raw_scan(ctx, "winit", watch=True)
 
 
 async def natspy_watch_initial(ctx: Context) -> Metrics:
@@ -587,11 +611,11 @@ OPS: list[Op] = [
         "256 concurrent get",
         {NATSKV: natskv_concurrent_get, NATSPY: natspy_concurrent_get, RAW: raw_concurrent_get},
     ),
-    Op("keys", "list keys", {NATSKV: natskv_keys, NATSPY: natspy_keys}),
+    Op("keys", "list keys", {NATSKV: natskv_keys, NATSPY: natspy_keys, RAW: raw_keys}),
     Op(
         "watch_initial",
         "watch initial values",
-        {NATSKV: natskv_watch_initial, NATSPY: natspy_watch_initial},
+        {NATSKV: natskv_watch_initial, NATSPY: natspy_watch_initial, RAW: raw_watch_initial},
     ),
     Op(
         "get_many",

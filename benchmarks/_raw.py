@@ -17,8 +17,14 @@ What it does, and nothing more:
 - writes are coalesced: frames queued in one event-loop turn leave in one
   ``transport.write``, scheduled with ``loop.call_soon``.
 
-No reconnect, TLS, authentication, timeouts or flow control: the suite bounds each run
-with its own time limit, and the embedded server needs none of the rest.
+For the listing rows it also reads a push consumer the way an ordered consumer does
+(``RawBucket.scan``): a ``SUB`` and one ``CONSUMER.CREATE`` request, then the messages
+delivered to that subject, flow-control requests answered at once, done after ``num_pending``
+messages. Keys come from the subjects and the operation from a header test, values are
+kept as bytes; no entry objects, no gap detection, no reset.
+
+No reconnect, TLS, authentication or timeouts: the suite bounds each run with its own
+time limit, and the embedded server needs none of the rest.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +46,8 @@ _SUB = b"SUB _INBOX.raw.* 1\r\nPING\r\n"
 _PONG = b"PONG\r\n"
 _CRLF = b"\r\n"
 _SEQ = b'"seq"'
+_STATUS_100 = b"NATS/1.0 100"
+_KV_OPERATION = b"KV-Operation"
 
 
 class RawError(Exception):
@@ -54,16 +63,19 @@ class RawClient(asyncio.Protocol):
         self._buf = b""
         # (reply token or None, header length, total length) of a message whose payload
         # has not fully arrived yet
-        self._msg: tuple[int | None, int, int] | None = None
+        self._msg: tuple[int | None, int, int, bytes, bytes | None, int] | None = None
         self._wbuf: list[bytes] = []
         self._flush_scheduled = False
         self._futs: dict[int, asyncio.Future[bytes]] = {}
+        # subscription id -> handler(subject, reply, header block, payload)
+        self.deliveries: dict[int, Callable[[bytes, bytes | None, bytes, bytes], None]] = {}
         self._next = 0
         self._pongs: deque[asyncio.Future[None]] = deque()
         self._info: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._lost: asyncio.Future[None] = loop.create_future()
         self.info: dict[str, Any] = {}
         self.error: str | None = None
+        self.scans = 0
 
     # ------------------------------------------------------------------ connection
 
@@ -151,14 +163,19 @@ class RawClient(asyncio.Protocol):
         while True:
             msg = self._msg
             if msg is not None:
-                token, hdr_len, total = msg
+                token, hdr_len, total, subject, reply, sid = msg
                 end = pos + total
                 if size < end + 2:
                     break
                 self._msg = None
-                fut = self._futs.pop(token, None) if token is not None else None
-                if fut is not None and not fut.done():
-                    fut.set_result(buf[pos + hdr_len : end])
+                if token is not None:
+                    fut = self._futs.pop(token, None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(buf[pos + hdr_len : end])
+                else:
+                    handler = self.deliveries.get(sid)
+                    if handler is not None:
+                        handler(subject, reply, buf[pos : pos + hdr_len], buf[pos + hdr_len : end])
                 pos = end + 2
                 continue
             eol = buf.find(_CRLF, pos)
@@ -186,19 +203,21 @@ class RawClient(asyncio.Protocol):
         self._buf = buf[pos:] if pos < size else b""
 
     @staticmethod
-    def _parse_msg(line: bytes) -> tuple[int | None, int, int]:
+    def _parse_msg(line: bytes) -> tuple[int | None, int, int, bytes, bytes | None, int]:
         """``MSG <subject> <sid> [reply] <size>`` or
         ``HMSG <subject> <sid> [reply] <header size> <total size>``."""
         parts = line.split()
         total = int(parts[-1])
-        hdr_len = int(parts[-2]) if parts[0] == b"HMSG" else 0
+        hmsg = parts[0] == b"HMSG"
+        hdr_len = int(parts[-2]) if hmsg else 0
         subject = parts[1]
+        reply = parts[3] if len(parts) == (6 if hmsg else 5) else None
         token: int | None = None
         if subject.startswith(b"_INBOX.raw."):
             tail = subject[_INBOX_PREFIX_LEN:]
             if tail.isdigit():
                 token = int(tail)
-        return token, hdr_len, total
+        return token, hdr_len, total, subject, reply, int(parts[2])
 
 
 class RawBucket:
@@ -206,6 +225,7 @@ class RawBucket:
 
     def __init__(self, client: RawClient, bucket: str, value_size: int) -> None:
         self._client = client
+        self._stream = f"KV_{bucket}"
         self._put_prefix = f"$KV.{bucket}."
         self._get_prefix = f"$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}."
         self._value_size = value_size
@@ -238,3 +258,76 @@ class RawBucket:
                 raise RawError("pipelined put: no pub-ack")
             acked += 1
         return acked
+
+    async def scan(self, *, headers_only: bool) -> list[tuple[bytes, bytes, bytes]]:
+        """Every key's latest message through a push consumer: ``(subject, header block,
+        payload)`` each, in delivery order."""
+        client = self._client
+        loop = asyncio.get_running_loop()
+        client.scans += 1
+        sid = 1 + client.scans
+        deliver = f"_INBOX.rawscan.{client.scans}".encode()
+        out: list[tuple[bytes, bytes, bytes]] = []
+        append = out.append
+        done: asyncio.Future[None] = loop.create_future()
+        want = -1
+
+        def on_msg(subject: bytes, reply: bytes | None, hdr: bytes, data: bytes) -> None:
+            if not data and hdr.startswith(_STATUS_100):
+                if reply:  # flow control: answered at once
+                    client._send(b"PUB " + reply + b" 0\r\n\r\n")
+                return  # (or an idle heartbeat)
+            append((subject, hdr, data))
+            if len(out) == want and not done.done():
+                done.set_result(None)
+
+        client.deliveries[sid] = on_msg
+        client._send(b"SUB " + deliver + f" {sid}\r\n".encode())
+        try:
+            config = {
+                "stream_name": self._stream,
+                "config": {
+                    "deliver_subject": deliver.decode(),
+                    "deliver_policy": "last_per_subject",
+                    "filter_subject": self._put_prefix + ">",
+                    "ack_policy": "none",
+                    "max_deliver": 1,
+                    "replay_policy": "instant",
+                    "flow_control": True,
+                    "idle_heartbeat": 5_000_000_000,
+                    "headers_only": headers_only,
+                    "mem_storage": True,
+                    "num_replicas": 1,
+                    "inactive_threshold": 5_000_000_000,
+                },
+            }
+            reply = await client.request(
+                f"$JS.API.CONSUMER.CREATE.{self._stream}", json.dumps(config).encode()
+            )
+            info = json.loads(reply)
+            if "error" in info:
+                raise RawError(f"consumer create: {info['error']}")
+            want = int(info["num_pending"])
+            if len(out) >= want and not done.done():
+                done.set_result(None)
+            await done
+        finally:
+            client._send(f"UNSUB {sid}\r\n".encode())
+            del client.deliveries[sid]
+        return out[:want]
+
+    async def list_keys(self) -> list[str]:
+        plen = len(self._put_prefix)
+        return [
+            subject[plen:].decode()
+            for subject, hdr, _ in await self.scan(headers_only=True)
+            if _KV_OPERATION not in hdr
+        ]
+
+    async def watch_initial(self) -> list[tuple[str, bytes]]:
+        plen = len(self._put_prefix)
+        return [
+            (subject[plen:].decode(), data)
+            for subject, hdr, data in await self.scan(headers_only=False)
+            if _KV_OPERATION not in hdr
+        ]

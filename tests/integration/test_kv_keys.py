@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -351,6 +352,24 @@ async def test_keys_many(store: KVStore) -> None:
     assert keys == names  # stream order
 
 
+async def test_list_keys_is_keys_as_a_list(store: KVStore) -> None:
+    names = [f"key.{i:05d}" for i in range(2000)]
+    await store.put_many((n, b"x") for n in names)
+    await store.delete("key.00007")
+    await store.purge("key.00008")
+    # a put whose own headers are unrelated is still a put
+    await store.js.publish(f"$KV.{store.bucket}.key.00009", b"y", headers={"X-Trace": "1"})
+    expected = [n for n in names if n not in ("key.00007", "key.00008", "key.00009")]
+    expected.append("key.00009")
+    listed = await store.list_keys()
+    assert listed == expected == [k async for k in store.keys()]
+    await store.put_many([("grp.a", b"1"), ("grp.b", b"2"), ("grp.c.d", b"3")])
+    assert await store.list_keys("grp.*", "key.01999") == ["key.01999", "grp.a", "grp.b"]
+    assert await store.list_keys("none.>") == []
+    with pytest.raises(natskv.InvalidKeyError):
+        await store.list_keys("bad key")
+
+
 # -- pipelining -------------------------------------------------------------------------
 
 
@@ -372,6 +391,66 @@ async def test_put_many_validates_before_sending(store: KVStore, nc: natskv.Conn
         await store.put_many([("ok", b"1"), ("bad key", b"2")])
     assert nc.msgs_out == sent
     assert [k async for k in store.keys()] == []
+
+
+async def test_put_many_with_a_window_smaller_than_the_batch(
+    store: KVStore, nc: natskv.Connection
+) -> None:
+    # every window size, including 1 and one larger than the batch, keeps the order
+    for window in (1, 2, 7, 4096):
+        items = [(f"w{window}.k{i}", f"{window}:{i}".encode()) for i in range(300)]
+        revs = await store.put_many(items, window=window)
+        assert len(revs) == 300
+        assert revs == sorted(revs) and len(set(revs)) == 300
+        entry = await store.get_entry(f"w{window}.k299")
+        assert (entry.value, entry.revision) == (f"{window}:299".encode(), revs[-1])
+    assert await store.put_many([]) == []
+    with pytest.raises(ValueError):
+        await store.put_many([("k", b"v")], window=0)
+
+
+async def test_put_many_raises_the_first_failed_put_in_order(
+    kv: natskv.KVContext, bucket_name: str
+) -> None:
+    store = await kv.create_store(
+        natskv.KVConfig(bucket=bucket_name, storage="memory", max_bytes=4000)
+    )
+    try:
+        # the bucket fills up part way: the first refused put raises, in order
+        items = [(f"k{i:03d}", b"x" * 100) for i in range(200)]
+        with pytest.raises(natskv.APIError) as ei:
+            await store.put_many(items, window=16)
+        assert ei.value.err_code == 10077  # maximum bytes exceeded (discard new)
+        stored = await store.list_keys()
+        assert stored == [f"k{i:03d}" for i in range(len(stored))]
+        assert 0 < len(stored) < 200
+    finally:
+        await kv.delete_store(bucket_name)
+
+
+async def test_put_many_to_a_deleted_bucket(kv: natskv.KVContext, bucket_name: str) -> None:
+    store = await kv.create_store(natskv.KVConfig(bucket=bucket_name, storage="memory"))
+    await kv.delete_store(bucket_name)
+    with pytest.raises(natskv.BucketNotFoundError):
+        await store.put_many([(f"k{i}", b"v") for i in range(50)])
+
+
+async def test_put_many_times_out_without_acks(nats_url: str, bucket_name: str) -> None:
+    # A subscriber that swallows the puts: the subject has a listener, so no 503 comes,
+    # and no ack either.
+    async with await natskv.connect(nats_url, request_timeout=0.3) as nc:
+        js = natskv.JetStream(nc, timeout=0.3)
+        kvc = natskv.KVContext(js)
+        store = await kvc.create_store(natskv.KVConfig(bucket=bucket_name, storage="memory"))
+        try:
+            await kvc.delete_store(bucket_name)
+            await nc.subscribe(f"$KV.{bucket_name}.>", cb=lambda m: None)
+            await nc.flush()
+            with pytest.raises(natskv.TimeoutError, match="put number 0"):
+                await store.put_many([(f"k{i}", b"v") for i in range(10)])
+        finally:
+            with contextlib.suppress(natskv.NatsError):
+                await kvc.delete_store(bucket_name)
 
 
 async def test_put_nowait_pipelining(store: KVStore) -> None:

@@ -531,3 +531,33 @@ async def test_publish_flushes_on_close(nats_url: str) -> None:
         await writer.close()  # queued in this turn: must still be written
         got = [(await sub.next_msg(timeout=5)).data for _ in range(100)]
         assert got == [str(i).encode() for i in range(100)]
+
+
+async def test_publish_many_is_one_write_in_order_and_all_or_nothing(
+    nc: natskv.Connection,
+) -> None:
+    sub = await nc.subscribe("ps.batch.>")
+    await nc.flush()
+    sent = nc.msgs_out
+    count = nc.publish_many(
+        [("ps.batch.a", b"1", None), ("ps.batch.b", b"", "ps.reply.x"), ("ps.batch.a", b"3", None)]
+    )
+    assert count == 3 and nc.msgs_out == sent + 3
+    got = [await sub.next_msg(timeout=5) for _ in range(3)]
+    assert [(m.subject, m.data, m.reply) for m in got] == [
+        ("ps.batch.a", b"1", None),
+        ("ps.batch.b", b"", "ps.reply.x"),
+        ("ps.batch.a", b"3", None),
+    ]
+    # a bad subject or an oversized payload anywhere: nothing of the batch is queued
+    with pytest.raises(natskv.BadSubjectError):
+        nc.publish_many([("ps.batch.a", b"ok", None), ("bad subject", b"x", None)])
+    with pytest.raises(natskv.MaxPayloadError):
+        nc.publish_many(
+            [("ps.batch.a", b"ok", None), ("ps.batch.a", b"x" * (nc.max_payload + 1), None)]
+        )
+    assert nc.msgs_out == sent + 3
+    await nc.flush()
+    with pytest.raises(asyncio.TimeoutError):
+        await sub.next_msg(timeout=0.2)
+    assert nc.publish_many([]) == 0

@@ -190,3 +190,41 @@ async def test_reply_stream(nc: natskv.Connection) -> None:
     await asyncio.wait_for(done.wait(), 5)
     close()
     assert got == [b"0", b"1", b"2"]
+
+
+async def test_a_reply_stream_of_many_subjects_gets_every_reply(nc: natskv.Connection) -> None:
+    await _responder(nc, "rr.many")
+    got: list[natskv.Msg] = []
+    prefix, close = nc.open_reply_stream(got.append, many_subjects=True)
+    for i in range(20):
+        nc.publish_nowait("rr.many", str(i).encode(), reply=f"{prefix}{i}")
+    for _ in range(200):
+        if len(got) == 20:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted((m.subject[len(prefix) :], m.data) for m in got) == sorted(
+        (str(i), f"re:{i}".encode()) for i in range(20)
+    )
+    # requests still get their own replies while the stream is open
+    assert (await nc.request("rr.many", b"own")).data == b"re:own"
+    close()
+    nc.publish_nowait("rr.many", b"late", reply=f"{prefix}99")
+    await nc.flush()
+    await asyncio.sleep(0.05)
+    assert len(got) == 20  # closed: later replies are dropped
+
+
+async def test_every_request_of_a_burst_times_out_and_so_do_later_ones(
+    nc: natskv.Connection,
+) -> None:
+    # Requests made together share a deadline slot; each must still fail on time, and
+    # so must requests made after that slot was swept.
+    await nc.subscribe("rr.silent", cb=lambda m: None)
+    await nc.flush()
+    for _ in range(2):
+        results = await asyncio.gather(
+            *(nc.request("rr.silent", b"", timeout=0.15) for _ in range(50)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, natskv.TimeoutError) for r in results)
+        assert not nc._resp_futs
