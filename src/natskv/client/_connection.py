@@ -521,17 +521,9 @@ class Connection:
 
     def _route_stream(self, msg: Msg) -> None:
         """A reply that no request waits for: a reply stream's, or a late one (dropped)."""
-        streams = self._resp_streams
-        if streams:
-            token = msg.subject[self._resp_prefix_len :]
-            handler = streams.get(token)
-            if handler is None:
-                # a stream of many reply subjects: "<stream token>-<anything>"
-                dash = token.find("-")
-                if dash > 0:
-                    handler = streams.get(token[: dash + 1])
-            if handler is not None:
-                handler(msg)
+        handler = self._resp_streams.get(msg.subject[self._resp_prefix_len :])
+        if handler is not None:
+            handler(msg)
 
     def _server_error(self, message: str) -> None:
         low = message.lower()
@@ -991,14 +983,21 @@ class Connection:
 
         Returns ``(reply_subject, close)``; used for requests answered by many messages,
         such as a batch direct get. With ``many_subjects=True`` the first item is a prefix:
-        replies to ``prefix + <token>`` for any token of letters and digits all go to
-        ``handler``, which tells them apart by ``msg.subject`` (pipelined requests that
-        share one handler and no per-request future).
+        replies to ``prefix + <token>`` for any single token all go to ``handler``, which
+        tells them apart by ``msg.subject`` (pipelined requests that share one handler and
+        no per-request future). That inbox has a subscription of its own, so its replies
+        are routed by subscription id like any delivery.
         """
+        if many_subjects:
+            inbox = f"{self.new_inbox()}."
+            sub = self.subscribe_nowait(inbox + "*", cb=handler)
+
+            def close_sub() -> None:
+                self._unsubscribe(sub)
+
+            return inbox, close_sub
         self._ensure_resp_sub()
         token = self._next_token()
-        if many_subjects:
-            token += "-"
         self._resp_streams[token] = handler
 
         def close() -> None:

@@ -93,7 +93,6 @@ class OrderedConsumer:
         # The stream sequence the first consumer started after (deliver "new" starts after
         # the stream's last message): a reset before any delivery resumes from here.
         self._floor = 0
-        self._activity = 0
         self._seen_activity = -1
         self._hb_handle: asyncio.TimerHandle | None = None
         self._reset_task: asyncio.Task[None] | None = None
@@ -214,9 +213,9 @@ class OrderedConsumer:
         sub = self._sub
         if sub is None or msg.sid != sub.sid or self._stopped:
             return
-        self._activity += 1
         raw = msg.raw_headers
-        if raw is not None and not msg.data and raw.startswith(_CONTROL):
+        # a status line ("NATS/1.0 100 ...") has a space where plain headers have CR
+        if raw is not None and raw[8:9] == b" " and not msg.data and raw.startswith(_CONTROL):
             self._control(msg)
             return
         reply = msg.reply
@@ -331,6 +330,12 @@ class OrderedConsumer:
                 return batch
 
     # ------------------------------------------------------------------ recovery
+
+    @property
+    def _activity(self) -> int:
+        """Messages (heartbeats included) delivered to the current subscription."""
+        sub = self._sub
+        return -2 if sub is None else sub.delivered
 
     def _arm_heartbeat(self) -> None:
         if self._hb > 0 and not self._stopped:

@@ -69,19 +69,32 @@ def _operation(msg: Msg) -> KVOperation:
 class _EntryMaker:
     """Turns delivered messages into entries (the per-message hot path)."""
 
-    __slots__ = ("bucket", "decode", "meta_only", "plen")
+    __slots__ = ("bucket", "decode", "meta_only", "plen", "raw_values")
 
     def __init__(self, store: KVStore, type_: Any, meta_only: bool) -> None:
         self.bucket = store.bucket
         self.plen = store._read_prefix_len
         self.decode = store._decode_fn(type_)
+        self.raw_values = type_ is bytes and not meta_only
         self.meta_only = meta_only
 
     def __call__(self, item: Delivered) -> KVEntry[Any]:
         msg, sseq, ts, pending = item
-        key = msg.subject[self.plen :]
-        op = _operation(msg)
+        raw = msg.raw_headers
         data = msg.data
+        if raw is None or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw):
+            # a put (_operation inlined)
+            if self.raw_values:
+                value: Any = data
+            else:
+                value = (
+                    None if self.meta_only else self.decode(data, msg.subject[self.plen :], sseq)
+                )
+            return KVEntry(
+                self.bucket, msg.subject[self.plen :], value, sseq, ts, pending, _PUT, data
+            )
+        op = operation_from_headers(msg.headers)
+        key = msg.subject[self.plen :]
         value = None
         if op is _PUT and not self.meta_only:
             value = self.decode(data, key, sseq)
@@ -140,6 +153,7 @@ class KVWatcher(Generic[T]):
         self._target = 0
         self._received = 0
         self._caught_up = asyncio.Event()
+        self._is_caught_up = False  # _caught_up.is_set(), without a call on the hot path
         self._started = False
         self._stopped = False
         self._start_lock = asyncio.Lock()
@@ -164,7 +178,7 @@ class KVWatcher(Generic[T]):
             self._started = True
             self._target = 0 if self._updates_only else info.num_pending
             if self._target == 0:
-                self._caught_up.set()
+                self._set_caught_up()
         return self
 
     async def stop(self) -> None:
@@ -189,7 +203,7 @@ class KVWatcher(Generic[T]):
     @property
     def caught_up(self) -> bool:
         """True once every value that existed when the watch started was delivered."""
-        return self._caught_up.is_set()
+        return self._is_caught_up
 
     async def wait_caught_up(self, timeout: float | None = None) -> None:
         """Wait until :attr:`caught_up` (entries must still be read for it to advance)."""
@@ -219,8 +233,10 @@ class KVWatcher(Generic[T]):
             # the hot path: an entry of the batch in hand, no further awaits
             self._index = index + 1
             entry: KVEntry[T] = self._make(batch[index])
-            if not self._caught_up.is_set():
-                self._count_initial()
+            if not self._is_caught_up:
+                self._received += 1
+                if self._received >= self._target:
+                    self._set_caught_up()
             return entry
         found = await self._next_entry(until_caught_up=False)
         assert found is not None
@@ -229,7 +245,11 @@ class KVWatcher(Generic[T]):
     def _count_initial(self) -> None:
         self._received += 1
         if self._received >= self._target:
-            self._caught_up.set()
+            self._set_caught_up()
+
+    def _set_caught_up(self) -> None:
+        self._is_caught_up = True
+        self._caught_up.set()
 
     async def _next_entry(self, *, until_caught_up: bool) -> KVEntry[T] | None:
         # until_caught_up: return None instead of waiting for live changes when the
@@ -253,10 +273,10 @@ class KVWatcher(Generic[T]):
             item = batch[self._index]
             self._index += 1
             entry: KVEntry[T] = self._make(item)
-            if not self._caught_up.is_set():
+            if not self._is_caught_up:
                 self._count_initial()
             if self._ignore_deletes and entry.operation is not _PUT:
-                if until_caught_up and self._caught_up.is_set():
+                if until_caught_up and self._is_caught_up:
                     return None
                 continue
             return entry

@@ -104,14 +104,14 @@ class Parser:
             if end - pos > maxline:
                 raise ProtocolError(f"control line longer than {maxline} bytes")
             # The common case first: an upper-case MSG or HMSG with single spaces.
-            if startswith(b"MSG ", pos):
+            first = buf[pos]
+            if first == 77 and startswith(b"MSG ", pos):
                 args = buf[pos + 4 : end].split()
                 hmsg = False
-            elif startswith(b"HMSG ", pos):
+            elif first == 72 and startswith(b"HMSG ", pos):
                 args = buf[pos + 5 : end].split()
                 hmsg = True
             else:
-                first = buf[pos]
                 if first in _M and buf[pos : pos + 4].upper() in _MSG_OPS:
                     args = buf[pos + 4 : end].split()
                     hmsg = False
