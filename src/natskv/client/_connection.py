@@ -18,6 +18,7 @@ import contextlib
 import os
 import random
 import ssl
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
@@ -78,6 +79,9 @@ EventCallback = Callable[[], Any]
 _NO_RESPONDERS = b"NATS/1.0 503"
 _TICK = 0.05  # resolution of request timeouts, in seconds
 _PER_TICK = 1 / _TICK
+# the Future class itself (what loop.create_future() returns, on asyncio and on uvloop),
+# without the Python frame of create_future on every request
+_Future = asyncio.Future
 _LARGE = 64 * 1024
 
 
@@ -195,7 +199,13 @@ class Connection:
         self._reconnected_cb = reconnected_cb
         self._closed_cb = closed_cb
 
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        # The request hot path reads the clock once per request: asyncio's loop.time()
+        # is a Python method around time.monotonic(), so call that directly when it is
+        # the same clock (uvloop's loop.time() is already native).
+        self._now: Callable[[], float] = (
+            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        )
         self._state = ConnectionState.CONNECTING
         self._proto: _Protocol | None = None
         self._transport: asyncio.Transport | None = None
@@ -888,11 +898,11 @@ class Connection:
                 self._loop.call_soon(self._flush_writes)
         else:
             self._write_msg(subject, payload, self._resp_prefix + token, headers)
-        fut: asyncio.Future[Msg] = self._loop.create_future()
+        fut: asyncio.Future[Msg] = _Future(loop=self._loop)
         self._resp_futs[token] = fut
         if timeout is None:
             timeout = self.request_timeout
-        slot = int((self._loop.time() + timeout) * _PER_TICK) + 1
+        slot = int((self._now() + timeout) * _PER_TICK) + 1
         if slot == self._last_slot:
             self._last_bucket.append((token, subject, timeout))
         else:
