@@ -75,7 +75,9 @@ class OrderedConsumer:
 
         self._items: deque[Delivered | tuple[None, str, int, int]] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._sub: Subscription | None = None
+        self._current: Subscription | None = None
+        # the current subscription's id: 0 with none, -1 once stopped (sids start at 1)
+        self._sid = 0
         self._name = ""
         # "$JS.ACK.<stream>.<consumer>.": the reply subjects of the current consumer
         self._ack_prefix = ""
@@ -106,6 +108,16 @@ class OrderedConsumer:
         self.resets = 0
 
     # ------------------------------------------------------------------ life cycle
+
+    @property
+    def _sub(self) -> Subscription | None:
+        return self._current
+
+    @_sub.setter
+    def _sub(self, sub: Subscription | None) -> None:
+        self._current = sub
+        if not self._stopped:
+            self._sid = 0 if sub is None else sub.sid
 
     @property
     def last_stream_seq(self) -> int:
@@ -183,6 +195,7 @@ class OrderedConsumer:
         if self._stopped:
             return
         self._stopped = True
+        self._sid = -1
         self._wake()
         if self._remove_listener is not None:
             self._remove_listener()
@@ -210,29 +223,20 @@ class OrderedConsumer:
     # ------------------------------------------------------------------ delivery (inline)
 
     def _on_msg(self, msg: Msg) -> None:
-        sub = self._sub
-        if sub is None or msg.sid != sub.sid or self._stopped:
-            return
-        raw = msg.raw_headers
-        # a status line ("NATS/1.0 100 ...") has a space where plain headers have CR
-        if raw is not None and raw[8:9] == b" " and not msg.data and raw.startswith(_CONTROL):
-            self._control(msg)
-            return
+        if msg.sid != self._sid:
+            return  # a subscription replaced by a reset, or stopped
         reply = msg.reply
-        if reply is None:
-            return
         try:
-            if reply.startswith(self._ack_prefix):
+            if reply is not None and reply.startswith(self._ack_prefix):
                 # the common form: $JS.ACK.<stream>.<consumer>.<n>.<sseq>.<cseq>.<ts>.<pending>
                 _, s_b, c_b, t_b, p_b = reply[self._ack_prefix_len :].split(".")
                 sseq, cseq, ts, pending = int(s_b), int(c_b), int(t_b), int(p_b)
             else:
-                parts = reply.split(".")
-                if len(parts) < 11 or parts[5] != self._name:
+                # a status message (flow control, heartbeat), or the long reply form
+                parsed = self._other(msg)
+                if parsed is None:
                     return
-                # with a domain and an account hash (and maybe a trailing token)
-                sseq, cseq = int(parts[7]), int(parts[8])
-                ts, pending = int(parts[9]), int(parts[10])
+                sseq, cseq, ts, pending = parsed
         except ValueError:
             return
         if cseq != self._expected_cseq:
@@ -245,6 +249,21 @@ class OrderedConsumer:
         self._items.append((msg, sseq, ts, pending))
         if self._waiter is not None:
             self._wake()
+
+    def _other(self, msg: Msg) -> tuple[int, int, int, int] | None:
+        raw = msg.raw_headers
+        if raw is not None and not msg.data and raw.startswith(_CONTROL):
+            self._control(msg)
+            return None
+        reply = msg.reply
+        if reply is None:
+            return None
+        parts = reply.split(".")
+        if len(parts) < 11 or parts[5] != self._name:
+            return None
+        # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<n>.<sseq>.<cseq>.<ts>.<pending>
+        # (and maybe a trailing token)
+        return int(parts[7]), int(parts[8]), int(parts[9]), int(parts[10])
 
     def _control(self, msg: Msg) -> None:
         if msg.reply and "FlowControl" in msg.description:
