@@ -502,3 +502,24 @@ async def test_api_request_without_jetstream_responders(nc: natskv.Connection) -
     js = natskv.JetStream(nc, domain="no_such_domain", timeout=2.0)
     with pytest.raises(natskv.JetStreamNotEnabledError):
         await js.api_level()
+
+
+async def test_batch_direct_get_fails_at_once_when_the_connection_closes(nats_url: str) -> None:
+    import asyncio
+
+    nc = await natskv.connect(nats_url)
+    js = natskv.JetStream(nc, timeout=30)
+    stream = f"NOSTREAM_{uuid.uuid4().hex[:8]}"
+    # a silent responder: the request is taken and never answered
+    await nc.subscribe(f"$JS.API.DIRECT.GET.{stream}", cb=lambda m: None)
+    await nc.flush()
+    got: list[Msg] = []
+    task = asyncio.create_task(
+        js.direct_get_batch(stream, {"multi_last": ["a"]}, on_message=got.append)
+    )
+    await asyncio.sleep(0.1)
+    assert not task.done()
+    await nc.close()
+    with pytest.raises(natskv.ConnectionClosedError):
+        await asyncio.wait_for(task, 5)
+    assert got == []

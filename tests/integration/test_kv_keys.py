@@ -542,3 +542,24 @@ async def test_bucket_without_direct_get(
         assert await store.get("k", ShopOrder) == ShopOrder(id=3)
     finally:
         await js.delete_stream(f"KV_{bucket_name}")
+
+
+async def test_put_many_fails_at_once_when_the_connection_closes(
+    nats_url: str, bucket_name: str
+) -> None:
+    # Puts swallowed by a subscriber never get an ack; closing the connection must end
+    # the wait with ConnectionClosedError, not after the timeout.
+    nc = await natskv.connect(nats_url)
+    kvc = natskv.KVContext(natskv.JetStream(nc, timeout=30))
+    store = await kvc.create_store(natskv.KVConfig(bucket=bucket_name, storage="memory"))
+    await kvc.delete_store(bucket_name)
+    await nc.subscribe(f"$KV.{bucket_name}.>", cb=lambda m: None)
+    await nc.flush()
+    task = asyncio.create_task(store.put_many([(f"k{i}", b"v") for i in range(10)]))
+    await asyncio.sleep(0.1)
+    assert not task.done()
+    started = asyncio.get_running_loop().time()
+    await nc.close()
+    with pytest.raises(natskv.ConnectionClosedError):
+        await asyncio.wait_for(task, 5)
+    assert asyncio.get_running_loop().time() - started < 5

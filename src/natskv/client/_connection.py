@@ -240,6 +240,7 @@ class Connection:
         self._resp_sid = 0
         self._resp_futs: dict[str, asyncio.Future[Msg]] = {}
         self._resp_streams: dict[str, Callable[[Msg], None]] = {}
+        self._stream_closers: dict[str, Callable[[ConnectionClosedError], None]] = {}
         self._resp_token = 0
         self._deadlines: dict[int, list[tuple[str, str, float]]] = {}
         self._sweep_handle: asyncio.TimerHandle | None = None
@@ -987,7 +988,11 @@ class Connection:
             fut.cancel()
 
     def open_reply_stream(
-        self, handler: Callable[[Msg], None], *, many_subjects: bool = False
+        self,
+        handler: Callable[[Msg], None],
+        *,
+        many_subjects: bool = False,
+        on_close: Callable[[ConnectionClosedError], None] | None = None,
     ) -> tuple[str, Callable[[], None]]:
         """Route every reply to a new inbox to ``handler`` (called inline from the reader).
 
@@ -997,20 +1002,27 @@ class Connection:
         tells them apart by ``msg.subject`` (pipelined requests that share one handler and
         no per-request future). That inbox has a subscription of its own, so its replies
         are routed by subscription id like any delivery.
+
+        ``on_close`` is called (once, from the closing connection) if the connection
+        closes while the stream is open: whoever waits on the stream stops waiting then.
         """
+        self._ensure_resp_sub()
+        token = self._next_token()
+        if on_close is not None:
+            self._stream_closers[token] = on_close
         if many_subjects:
             inbox = f"{self.new_inbox()}."
             sub = self.subscribe_nowait(inbox + "*", cb=handler)
 
             def close_sub() -> None:
+                self._stream_closers.pop(token, None)
                 self._unsubscribe(sub)
 
             return inbox, close_sub
-        self._ensure_resp_sub()
-        token = self._next_token()
         self._resp_streams[token] = handler
 
         def close() -> None:
+            self._stream_closers.pop(token, None)
             self._resp_streams.pop(token, None)
 
         return self._resp_prefix + token, close
@@ -1206,6 +1218,13 @@ class Connection:
                 fut.set_exception(closed)
         self._resp_futs.clear()
         self._resp_streams.clear()
+        closers = list(self._stream_closers.values())
+        self._stream_closers.clear()
+        for on_close in closers:
+            try:
+                on_close(closed)
+            except Exception as exc:  # a waiter's callback must not stop the shutdown
+                self._report_error(exc)
         self._deadlines.clear()
         self._last_slot = 0
         if self._sweep_handle is not None:

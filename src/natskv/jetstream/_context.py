@@ -16,6 +16,7 @@ import msgspec
 from natskv.client import Connection, Msg
 from natskv.errors import (
     APIError,
+    ConnectionClosedError,
     JetStreamError,
     JetStreamNotEnabledError,
     NoMessageFoundError,
@@ -415,7 +416,11 @@ class JetStream:
                 handle[0] = loop.call_later(t, _expire_batch, done, t)
             on_message(msg)
 
-        reply, close = self.nc.open_reply_stream(handler)
+        def on_close(exc: ConnectionClosedError) -> None:
+            if not done.done():
+                done.set_exception(exc)
+
+        reply, close = self.nc.open_reply_stream(handler, on_close=on_close)
         try:
             self.nc.publish_nowait(self.direct_subject(stream), _encode(dict(request)), reply=reply)
             handle.append(loop.call_later(t, _expire_batch, done, t))

@@ -20,6 +20,7 @@ from natskv.client import Msg
 from natskv.errors import (
     APIError,
     BucketNotFoundError,
+    ConnectionClosedError,
     KeyDeletedError,
     KeyExistsError,
     KeyNotFoundError,
@@ -259,7 +260,9 @@ class KVStore:
         # refill of half the window (so the server never idles), and the acks that came
         # are decoded together.
         acks = _AckWindow(n)
-        reply_prefix, close = nc.open_reply_stream(acks.on_reply, many_subjects=True)
+        reply_prefix, close = nc.open_reply_stream(
+            acks.on_reply, many_subjects=True, on_close=acks.on_close
+        )
         acks.prefix_len = len(reply_prefix)
         prefix = self._write_prefix
         refill = max(1, window // 2)
@@ -788,9 +791,10 @@ class KVStore:
 class _AckWindow:
     """The acknowledgements of one :meth:`KVStore.put_many`, filed by index as they come."""
 
-    __slots__ = ("acks", "no_responders", "prefix_len", "received", "waiter", "want")
+    __slots__ = ("acks", "closed", "no_responders", "prefix_len", "received", "waiter", "want")
 
     def __init__(self, n: int) -> None:
+        self.closed: ConnectionClosedError | None = None
         self.acks: list[bytes | None] = [None] * n
         self.no_responders: set[int] = set()
         self.prefix_len = 0
@@ -820,9 +824,17 @@ class _AckWindow:
                 if not waiter.done():
                     waiter.set_result(None)
 
+    def on_close(self, exc: ConnectionClosedError) -> None:
+        self.closed = exc
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def wait(self, want: int, timeout: float, store: KVStore, oldest: int) -> None:
         """Wait until ``want`` acks in all have come (at most ``timeout`` without one)."""
         while self.received < want:
+            if self.closed is not None:
+                raise self.closed
             loop = asyncio.get_running_loop()
             waiter = loop.create_future()
             self.want = want
@@ -834,6 +846,8 @@ class _AckWindow:
             finally:
                 timer.cancel()
                 self.waiter = None
+            if self.closed is not None:
+                raise self.closed
             if self.received == before:  # expired with no progress at all
                 missing = next(i for i, a in enumerate(self.acks) if a is None and i >= oldest)
                 raise TimeoutError(
