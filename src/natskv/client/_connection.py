@@ -678,7 +678,6 @@ class Connection:
         max_payload = self._max_payload
         parts: list[bytes] = []
         append = parts.append
-        size_all = 0
         for subject, payload, reply in messages:
             if not checked:
                 check_subject(subject)
@@ -689,17 +688,17 @@ class Connection:
                 raise MaxPayloadError(
                     f"message of {size} bytes exceeds the server's max_payload of {max_payload}"
                 )
-            head = (
-                f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
-            ).encode()
-            append(head)
+            append(
+                (
+                    f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
+                ).encode()
+            )
             append(payload)
             append(CRLF)
-            size_all += len(head) + size + 2
         count = len(parts) // 3
         if count:
             self._wbuf.extend(parts)
-            self._wsize += size_all
+            self._wsize += sum(map(len, parts))
             self.msgs_out += count
             if not self._flush_scheduled:
                 self._flush_scheduled = True

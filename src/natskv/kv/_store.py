@@ -13,7 +13,6 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from datetime import timedelta
-from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from natskv.client import Msg
@@ -246,15 +245,19 @@ class KVStore:
         """
         if window < 1:
             raise ValueError("window must be at least 1")
-        prepared = []
+        keys: list[str] = []
+        payloads: list[bytes] = []
         for key, value in items:
             validate_key(key)
-            prepared.append((key, self._encode(value)))
+            keys.append(key)
+            payloads.append(self._encode(value))
         results: list[int] = []
-        n = len(prepared)
+        n = len(keys)
         if not n:
             return results
         nc = self._nc
+        prefix = self._write_prefix
+        subjects = [prefix + key for key in keys]
         # One reply handler for the whole batch and no future or deadline per put: the
         # acks are filed by index straight from the reader, this coroutine wakes once per
         # refill of half the window (so the server never idles), and the acks that came
@@ -264,7 +267,6 @@ class KVStore:
             acks.on_reply, many_subjects=True, on_close=acks.on_close
         )
         acks.prefix_len = len(reply_prefix)
-        prefix = self._write_prefix
         refill = max(1, window // 2)
         got = acks.acks
         sent = done = 0
@@ -272,29 +274,27 @@ class KVStore:
             while done < n:
                 limit = min(n, acks.received + window)
                 if sent < limit:
+                    replies = [f"{reply_prefix}{i}" for i in range(sent, limit)]
                     nc.publish_many(
-                        (
-                            (prefix + key, data, f"{reply_prefix}{i}")
-                            for i, (key, data) in enumerate(islice(prepared, sent, limit), sent)
-                        ),
+                        zip(subjects[sent:limit], payloads[sent:limit], replies, strict=True),
                         checked=True,
                     )
                     sent = limit
                 await acks.wait(n if sent == n else sent - refill + 1, self._timeout, self, done)
-                end = done
-                while end < n and got[end] is not None:
-                    end += 1
-                payloads = cast("list[bytes]", got[done:end])
-                for i in range(done, end):
-                    got[i] = b""  # taken: frees the reply; a duplicate is still ignored
-                decoded = JetStream.pub_acks(payloads)
+                try:
+                    end = got.index(None, done)
+                except ValueError:
+                    end = n
+                taken = cast("list[bytes]", got[done:end])
+                got[done:end] = [b""] * (end - done)  # frees the replies; duplicates ignored
+                decoded = JetStream.pub_acks(taken)
                 if decoded is not None:
                     results.extend([ack.seq for ack in decoded])
                 else:
-                    for i, data in enumerate(payloads, done):
+                    for i, data in enumerate(taken, done):
                         if not data and i in acks.no_responders:
                             raise BucketNotFoundError(self.bucket)
-                        results.append(self._ack(data, prepared[i][0], None))
+                        results.append(self._ack(data, keys[i], None))
                 done = end
         finally:
             close()
