@@ -558,8 +558,7 @@ async def test_put_many_fails_at_once_when_the_connection_closes(
     task = asyncio.create_task(store.put_many([(f"k{i}", b"v") for i in range(10)]))
     await asyncio.sleep(0.1)
     assert not task.done()
-    started = asyncio.get_running_loop().time()
     await nc.close()
+    # within 5 s, while its timeout is 30 s: the close ended the wait
     with pytest.raises(natskv.ConnectionClosedError):
         await asyncio.wait_for(task, 5)
-    assert asyncio.get_running_loop().time() - started < 5

@@ -381,21 +381,16 @@ def edit_cmd(
     new_metadata = _metadata(metadata)
 
     def changes(current: KVConfig) -> dict[str, Any]:
-        update: dict[str, Any] = {}
-        if description is not None:
-            update["description"] = description
-        if history is not None:
-            update["history"] = history
-        if ttl is not None:
-            update["ttl"] = ttl
-        if marker_ttl is not None:
-            update["limit_marker_ttl"] = marker_ttl
-        if replicas is not None:
-            update["replicas"] = replicas
-        if max_value_size is not None:
-            update["max_value_size"] = max_value_size
-        if max_bucket_size is not None:
-            update["max_bytes"] = max_bucket_size
+        given = {
+            "description": description,
+            "history": history,
+            "ttl": ttl,
+            "limit_marker_ttl": marker_ttl,
+            "replicas": replicas,
+            "max_value_size": max_value_size,
+            "max_bytes": max_bucket_size,
+        }
+        update: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         if cluster is not None or tags:
             placement = current.placement or Placement()
             update["placement"] = Placement(

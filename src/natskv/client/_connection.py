@@ -833,7 +833,7 @@ class Connection:
     # A reply that arrives pops its future, and the sweep skips it.
 
     def _arm_deadline(self, token: str, subject: str, timeout: float) -> None:
-        self._arm_slot(int((self._loop.time() + timeout) * _PER_TICK) + 1, token, subject, timeout)
+        self._arm_slot(int((self._now() + timeout) * _PER_TICK) + 1, token, subject, timeout)
 
     def _arm_slot(self, slot: int, token: str, subject: str, timeout: float) -> None:
         # A slot is never armed once swept: it is later than the time it was computed at,
@@ -854,7 +854,7 @@ class Connection:
         self._sweep_handle = None
         self._sweep_slot = 0
         deadlines = self._deadlines
-        now = int(self._loop.time() * _PER_TICK)
+        now = int(self._now() * _PER_TICK)
         futs = self._resp_futs
         for slot in sorted(s for s in deadlines if s <= now):
             for token, subject, timeout in deadlines.pop(slot):
@@ -1005,7 +1005,6 @@ class Connection:
         ``on_close`` is called (once, from the closing connection) if the connection
         closes while the stream is open: whoever waits on the stream stops waiting then.
         """
-        self._ensure_resp_sub()
         token = self._next_token()
         if on_close is not None:
             self._stream_closers[token] = on_close
@@ -1018,6 +1017,7 @@ class Connection:
                 self._unsubscribe(sub)
 
             return inbox, close_sub
+        self._ensure_resp_sub()
         self._resp_streams[token] = handler
 
         def close() -> None:

@@ -37,7 +37,6 @@ from natskv.jetstream import JetStream, StoredMessage, check_direct_status
 from natskv.kv._codecs import Codec, CodecRegistry, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._mapping import (
-    _KEY_RE,
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
     MARKER_REASON,
@@ -72,7 +71,6 @@ _MARKER_REASON_B = MARKER_REASON.encode()
 _TOO_LARGE = 10054
 _ENCODE_FAST = (bytes, bytearray)
 _DEL_HEADERS = {KV_OPERATION: "DEL"}
-_key_match = _KEY_RE.fullmatch  # validate_key's accepting test, without the call
 
 
 def _refuse_ttl(operation: str) -> None:
@@ -209,14 +207,8 @@ class KVStore:
             _refuse_ttl("put")
         if codec is not None:
             return await self.with_codecs(codec).put(key, value)
-        if type(key) is not str or not _key_match(key):
-            validate_key(key)  # raises with the reason (or takes a valid str subclass)
-        # bytes within the bucket's limit go as they are; the request checks max_payload
-        data = (
-            value
-            if type(value) is bytes and not 0 < self._max_value < len(value)
-            else self._encode(value)
-        )
+        validate_key(key)
+        data = self._encode(value)
         try:  # _publish inlined: put is the hot write path
             msg = await self._nc.request_future(
                 self._write_prefix + key, data, timeout=self._timeout, checked=True

@@ -80,6 +80,7 @@ class _EntryMaker:
 
     def __call__(self, item: Delivered) -> KVEntry[Any]:
         msg, sseq, ts, pending = item
+        key = msg.subject[self.plen :]
         raw = msg.raw_headers
         data = msg.data
         if raw is None or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw):
@@ -87,14 +88,9 @@ class _EntryMaker:
             if self.raw_values:
                 value: Any = data
             else:
-                value = (
-                    None if self.meta_only else self.decode(data, msg.subject[self.plen :], sseq)
-                )
-            return KVEntry(
-                self.bucket, msg.subject[self.plen :], value, sseq, ts, pending, _PUT, data
-            )
+                value = None if self.meta_only else self.decode(data, key, sseq)
+            return KVEntry(self.bucket, key, value, sseq, ts, pending, _PUT, data)
         op = operation_from_headers(msg.headers)
-        key = msg.subject[self.plen :]
         value = None
         if op is _PUT and not self.meta_only:
             value = self.decode(data, key, sseq)
