@@ -8,6 +8,7 @@ with the formatters of :mod:`natskv.cli.format`, which produce natscli's exact t
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -79,9 +80,9 @@ def _arg_bytes(value: str) -> bytes:
 
 def _value_or_stdin(value: str | None) -> bytes:
     """natscli ``valOrReadVal``: the argument, or all of STDIN when it is empty and piped."""
-    if value or click.get_text_stream("stdin").isatty():
+    if value or sys.stdin.isatty():
         return _arg_bytes(value or "")
-    return click.get_binary_stream("stdin").read()
+    return sys.stdin.buffer.read()
 
 
 def _seconds(ns: int) -> float | None:

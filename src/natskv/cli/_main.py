@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from natskv._version import __version__
 from natskv.cli._format import (
     encode_output,
     parse_byte_size,
@@ -259,7 +260,7 @@ def out(text: str) -> None:
 
 
 def stdout_is_tty() -> bool:
-    return click.get_text_stream("stdout").isatty()
+    return sys.stdout.isatty()
 
 
 def table_options() -> dict[str, Any]:
@@ -367,15 +368,6 @@ class RootGroup(AliasGroup):
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("natskv")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
-
-
 def _root_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in reversed(_global_options(hidden=False)):
         f = decorator(f)
@@ -387,7 +379,7 @@ def _root_options(f: Callable[..., Any]) -> Callable[..., Any]:
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @_root_options
-@click.version_option(_version(), "--version", prog_name="natskv", message="%(prog)s %(version)s")
+@click.version_option(__version__, "--version", prog_name="natskv", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """A NATS JetStream Key/Value client: the verbs of `nats kv`, plus a local server.
