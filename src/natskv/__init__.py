@@ -16,6 +16,7 @@ The layers, each importing only those below it: ``protocol`` (sans-IO NATS proto
 nats-server and ``cli`` is the ``natskv`` command.
 """
 
+from natskv._version import __version__
 from natskv.client import Connection, ConnectionState, Msg, Subscription, connect
 from natskv.errors import (
     APIError,
@@ -65,8 +66,6 @@ from natskv.kv import (
     StorageType,
 )
 from natskv.server import EmbeddedServer, ServerNotFoundError, ServerStartError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIError",

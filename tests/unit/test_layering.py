@@ -12,15 +12,17 @@ import natskv
 
 SRC = Path(natskv.__file__).parent
 
-# What each layer may import from natskv (besides itself); errors.py is shared by all.
+# What each layer may import from natskv (besides itself); errors.py is shared by all and
+# _version.py (the installed version, for CONNECT and --version) by those that need it.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "_version": set(),
     "protocol": {"errors"},
-    "client": {"errors", "protocol"},
+    "client": {"errors", "protocol", "_version"},
     "jetstream": {"errors", "protocol", "client"},
     "kv": {"errors", "protocol", "client", "jetstream"},
     "server": {"errors"},
-    "cli": {"errors", "protocol", "client", "jetstream", "kv", "server"},
+    "cli": {"errors", "protocol", "client", "jetstream", "kv", "server", "_version"},
 }
 
 

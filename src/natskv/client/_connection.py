@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import Any, cast
 
+from natskv._version import __version__
 from natskv.client._nuid import NUID
 from natskv.client._options import (
     ServerAddress,
@@ -70,7 +71,6 @@ from natskv.protocol import (
 
 __all__ = ["Connection", "ConnectionState", "connect"]
 
-__version__ = "0.1.0"
 
 Headers = Mapping[str, str] | bytes | None
 ErrorCallback = Callable[[Exception], Any]
