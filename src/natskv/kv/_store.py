@@ -34,6 +34,7 @@ from natskv.errors import (
     WrongRevisionError,
 )
 from natskv.jetstream import JetStream, StoredMessage, check_direct_status
+from natskv.kv._bucket import Bucket, Decoder, decoder_for
 from natskv.kv._codecs import Codec, CodecRegistry, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._mapping import (
@@ -97,27 +98,14 @@ class KVStore:
         self.stream = f"KV_{bucket}"
         self._codecs = codecs
         self._config = stream_config
-        self._max_value = int(stream_config.get("max_msg_size", -1) or -1)
-        self._allow_direct = bool(stream_config.get("allow_direct", False))
-        self._ttl_enabled = bool(stream_config.get("allow_msg_ttl", False))
-        read_bucket = bucket
-        write_prefix = ""
-        mirror = stream_config.get("mirror")
-        api = None
-        if mirror:
-            origin = str(mirror.get("name", ""))
-            read_bucket = origin[3:] if origin.startswith("KV_") else origin
-            api = (mirror.get("external") or {}).get("api")
-        # nats.go: an external mirror writes through its API prefix; otherwise every write
-        # (a mirror's to its origin too) carries a non-default API prefix or domain
-        if api:
-            write_prefix = f"{api}."
-        elif js.prefix != "$JS.API":
-            write_prefix = f"{js.prefix}."
-        self._read_prefix = f"$KV.{read_bucket}."
-        self._read_prefix_len = len(self._read_prefix)
-        self._write_prefix = f"{write_prefix}$KV.{read_bucket}."
-        self._direct_prefix = f"{js.prefix}.DIRECT.GET.{self.stream}.{self._read_prefix}"
+        self._bucket = desc = Bucket.from_stream_config(bucket, stream_config, api_prefix=js.prefix)
+        self._max_value = desc.max_value
+        self._allow_direct = desc.allow_direct
+        self._ttl_enabled = desc.ttl_enabled
+        self._read_prefix = desc.read_prefix
+        self._read_prefix_len = desc.read_prefix_len
+        self._write_prefix = desc.write_prefix
+        self._direct_prefix = desc.direct_prefix
         self._timeout = js.timeout
 
     def __repr__(self) -> str:
@@ -777,15 +765,8 @@ class KVStore:
         return KVStatus.from_stream_info(info)
 
     # helpers shared with the watcher
-    def _decode_fn(self, type_: Any) -> Callable[[bytes, str, int], Any]:
-        if type_ is bytes:
-            return lambda data, key, rev: data
-        codecs, bucket = self._codecs, self.bucket
-
-        def decode(data: bytes, key: str, rev: int) -> Any:
-            return decode_value(codecs, data, type_, bucket=bucket, key=key, revision=rev)
-
-        return decode
+    def _decode_fn(self, type_: Any) -> Decoder:
+        return decoder_for(self._codecs, type_, self.bucket)
 
 
 class _AckWindow:
