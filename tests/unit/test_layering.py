@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "kv": {"errors", "protocol", "client", "jetstream"},
     "server": {"errors"},
     "cli": {"errors", "protocol", "client", "jetstream", "kv", "server", "_version"},
+    "sync": {"errors", "protocol", "client", "jetstream", "kv", "server", "<root>"},
 }
 
 
@@ -77,6 +78,7 @@ def test_layering_check_catches_an_upward_import(tmp_path: Path) -> None:
         "natskv.jetstream",
         "natskv.kv",
         "natskv.server",
+        "natskv.sync",
     ],
 )
 def test_every_exported_name_exists(package: str) -> None:
