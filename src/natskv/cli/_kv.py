@@ -15,28 +15,6 @@ from typing import Any
 
 import click
 
-from natskv.cli._format import (
-    NO_BUCKETS_FOUND,
-    NO_KEYS_FOUND,
-    BucketRow,
-    ClusterInfo,
-    HistoryRow,
-    KeyRow,
-    ReplicaInfo,
-    RepublishInfo,
-    SourceInfo,
-    StatusView,
-    bucket_names_output,
-    buckets_table,
-    format_number,
-    get_output,
-    get_raw_output,
-    history_table,
-    keys_table,
-    revert_preview,
-    status_text,
-    watch_line,
-)
 from natskv.cli._main import (
     BYTE_SIZE,
     DURATION,
@@ -48,6 +26,32 @@ from natskv.cli._main import (
     status_screen_width,
     table_options,
     use_color,
+)
+from natskv.cli._scalars import format_number
+from natskv.cli._screen_entries import (
+    HistoryRow,
+    get_output,
+    get_raw_output,
+    history_table,
+    revert_preview,
+    watch_line,
+)
+from natskv.cli._screen_info import (
+    ClusterInfo,
+    ReplicaInfo,
+    RepublishInfo,
+    SourceInfo,
+    StatusView,
+    status_text,
+)
+from natskv.cli._screen_ls import (
+    NO_BUCKETS_FOUND,
+    NO_KEYS_FOUND,
+    BucketRow,
+    KeyRow,
+    bucket_names_output,
+    buckets_table,
+    keys_table,
 )
 from natskv.errors import KeyNotFoundError
 from natskv.jetstream import StreamSourceInfo

@@ -21,12 +21,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from natskv._version import __version__
-from natskv.cli._format import (
-    encode_output,
-    parse_byte_size,
-    parse_duration,
-    table_style_from_env,
-)
+from natskv.cli._parse import parse_byte_size, parse_duration
+from natskv.cli._table import table_style_from_env
+from natskv.cli._text import encode_output
 from natskv.client import connect
 from natskv.errors import NatsError
 from natskv.jetstream import JetStream
