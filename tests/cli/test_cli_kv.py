@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 import natskv
 from natskv.cli import cli
-from natskv.cli._kv import status_view
+from natskv.cli._kv_buckets import status_view
 from natskv.cli.format import (
     NO_BUCKETS_FOUND,
     HistoryRow,
