@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from tests.cli.helpers import runner
 
 from natskv.cli import cli
 from natskv.server import background_status
@@ -16,15 +17,8 @@ _RUNNING = re.compile(
 )
 
 
-def _runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def natskv(*args: str, input: str | None = None) -> Result:
-    return _runner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return runner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 @pytest.fixture

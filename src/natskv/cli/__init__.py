@@ -4,6 +4,10 @@ The kv verbs are top-level commands (``natskv ls``) and also live under ``natskv
 (``natskv kv ls``), so natscli muscle memory works. Output comes from the formatters in
 :mod:`natskv.cli.format`, which reproduce natscli's text exactly.
 
+The modules, one job each: ``_main`` (the root group, global options, connecting, output
+and errors), ``_kv_buckets`` and ``_kv_keys`` (the bucket and the key verbs), ``_server``
+(``natskv server``); the formatters behind :mod:`natskv.cli.format`.
+
 The CLI uses only the public API of the lower layers.
 """
 
@@ -11,11 +15,48 @@ from __future__ import annotations
 
 import click
 
-from natskv.cli._kv import ALIASES, COMMANDS
+from natskv.cli._kv_buckets import add_cmd, compact_cmd, edit_cmd, info_cmd, ls_cmd
+from natskv.cli._kv_keys import (
+    create_cmd,
+    del_cmd,
+    get_cmd,
+    history_cmd,
+    purge_cmd,
+    put_cmd,
+    revert_cmd,
+    update_cmd,
+    watch_cmd,
+)
 from natskv.cli._main import AliasGroup, cli, connection_options, main
 from natskv.cli._server import server_group
 
 __all__ = ["cli", "main"]
+
+# every kv verb, in natscli's order
+_KV_COMMANDS: tuple[click.Command, ...] = (
+    add_cmd,
+    edit_cmd,
+    put_cmd,
+    get_cmd,
+    create_cmd,
+    update_cmd,
+    del_cmd,
+    purge_cmd,
+    history_cmd,
+    revert_cmd,
+    info_cmd,
+    watch_cmd,
+    ls_cmd,
+    compact_cmd,
+)
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "add": ("new",),
+    "del": ("rm",),
+    "info": ("view", "status"),
+    "ls": ("list",),
+}
+"""natscli's aliases of each verb."""
 
 
 @click.group("kv", cls=AliasGroup)
@@ -25,10 +66,10 @@ def kv_group() -> None:
 
 
 def _register(group: AliasGroup) -> None:
-    for command in COMMANDS:
+    for command in _KV_COMMANDS:
         assert command.name is not None
         group.add_command(command)
-        group.add_aliases(command.name, ALIASES.get(command.name, ()))
+        group.add_aliases(command.name, _ALIASES.get(command.name, ()))
 
 
 _register(cli)

@@ -13,7 +13,7 @@ import asyncio
 import os
 import shutil
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -21,12 +21,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from natskv._version import __version__
-from natskv.cli._format import (
-    encode_output,
-    parse_byte_size,
-    parse_duration,
-    table_style_from_env,
-)
+from natskv.cli._parse import parse_byte_size, parse_duration
+from natskv.cli._table import table_style_from_env
+from natskv.cli._text import encode_output
 from natskv.client import connect
 from natskv.errors import NatsError
 from natskv.jetstream import JetStream
@@ -42,8 +39,10 @@ __all__ = [
     "Session",
     "cli",
     "confirm",
+    "confirmed",
     "connection_options",
     "fail",
+    "force_option",
     "main",
     "out",
     "session",
@@ -51,6 +50,7 @@ __all__ = [
     "stdout_is_tty",
     "table_options",
     "use_color",
+    "with_options",
 ]
 
 T = TypeVar("T")
@@ -236,11 +236,22 @@ def _global_options(*, hidden: bool) -> list[Callable[[Any], Any]]:
     ]
 
 
+def with_options(
+    f: Callable[..., Any], options: Sequence[Callable[[Any], Any]]
+) -> Callable[..., Any]:
+    """``f`` decorated with ``options``, which ``--help`` lists in the order given."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The global options, hidden, on a command: natscli accepts them after the verb too."""
-    for decorator in reversed(_global_options(hidden=True)):
-        f = decorator(f)
-    return f
+    return with_options(f, _global_options(hidden=True))
+
+
+force_option = click.option("-f", "--force", is_flag=True, help="Act without confirmation.")
+"""``-f``/``--force`` of the destructive commands, which otherwise ask first."""
 
 
 def session() -> Session:
@@ -300,6 +311,14 @@ def confirm(question: str) -> bool:
         if answer in ("", "n", "no"):
             return False
         click.echo("Error: invalid input")
+
+
+def confirmed(question: str, *, force: bool, skipped: str) -> bool:
+    """``--force``, or a yes to ``question``; a no prints ``Skipping <skipped>``, as natscli."""
+    if force or confirm(question):
+        return True
+    out(f"Skipping {skipped}\n")
+    return False
 
 
 def fail(message: str) -> NoReturn:
@@ -369,9 +388,7 @@ class RootGroup(AliasGroup):
 
 
 def _root_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    for decorator in reversed(_global_options(hidden=False)):
-        f = decorator(f)
-    return f
+    return with_options(f, _global_options(hidden=False))
 
 
 @click.group(

@@ -1,88 +1,62 @@
-"""The ``nats kv`` verbs: add, edit, put, get, create, update, del, purge, history, revert,
-info, watch, ls and compact (natscli ``cli/kv_command.go``).
+"""The bucket verbs of ``nats kv``: add, edit, info, ls and compact (natscli
+``cli/kv_command.go``).
 
-Each command parses its arguments, does its work in one :meth:`Session.run` and prints
-with the formatters of :mod:`natskv.cli.format`, which produce natscli's exact text.
+add, edit and info print the status screen, built from the bucket's
+:class:`~natskv.kv.KVStatus` by :func:`status_view`; ls lists the buckets, or the keys of
+one. Each command does its work in one :meth:`~natskv.cli._main.Session.run`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import click
 
-from natskv.cli._format import (
-    NO_BUCKETS_FOUND,
-    NO_KEYS_FOUND,
-    BucketRow,
-    ClusterInfo,
-    HistoryRow,
-    KeyRow,
-    ReplicaInfo,
-    RepublishInfo,
-    SourceInfo,
-    StatusView,
-    bucket_names_output,
-    buckets_table,
-    format_number,
-    get_output,
-    get_raw_output,
-    history_table,
-    keys_table,
-    revert_preview,
-    status_text,
-    watch_line,
-)
 from natskv.cli._main import (
     BYTE_SIZE,
     DURATION,
-    confirm,
+    confirmed,
     connection_options,
     fail,
+    force_option,
     out,
     session,
     status_screen_width,
     table_options,
-    use_color,
+    with_options,
 )
-from natskv.errors import KeyNotFoundError
+from natskv.cli._scalars import format_number
+from natskv.cli._screen_info import (
+    ClusterInfo,
+    ReplicaInfo,
+    RepublishInfo,
+    SourceInfo,
+    StatusView,
+    status_text,
+)
+from natskv.cli._screen_ls import (
+    NO_BUCKETS_FOUND,
+    NO_KEYS_FOUND,
+    BucketRow,
+    KeyRow,
+    bucket_names_output,
+    buckets_table,
+    keys_table,
+)
 from natskv.jetstream import StreamSourceInfo
-from natskv.kv import (
-    KVConfig,
-    KVContext,
-    KVEntry,
-    KVOperation,
-    KVSource,
-    KVStatus,
-    KVStore,
-    Placement,
-    RePublish,
-)
+from natskv.kv import KVConfig, KVContext, KVSource, KVStatus, Placement, RePublish
 
-__all__ = ["ALIASES", "COMMANDS", "status_view"]
+__all__ = ["add_cmd", "compact_cmd", "edit_cmd", "info_cmd", "ls_cmd", "status_view"]
 
 _MAX_INT32 = (1 << 31) - 1
 
 
 # ---------------------------------------------------------------------------
-# Helpers
+# The status screen
 # ---------------------------------------------------------------------------
-
-
-def _arg_bytes(value: str) -> bytes:
-    """A value given on the command line, as the bytes the user typed."""
-    return value.encode("utf-8", "surrogateescape")
-
-
-def _value_or_stdin(value: str | None) -> bytes:
-    """natscli ``valOrReadVal``: the argument, or all of STDIN when it is empty and piped."""
-    if value or sys.stdin.isatty():
-        return _arg_bytes(value or "")
-    return sys.stdin.buffer.read()
 
 
 def _seconds(ns: int) -> float | None:
@@ -153,16 +127,9 @@ def _print_status(status: KVStatus) -> None:
     out(status_text(status_view(status), screen_width=status_screen_width()))
 
 
-def _history_rows(entries: Iterable[KVEntry[Any]]) -> list[HistoryRow]:
-    return [HistoryRow(e.key, e.revision, e.operation.value, e.created, e.raw) for e in entries]
-
-
-async def _history(store: KVStore, key: str) -> list[KVEntry[Any]]:
-    """Every kept revision; none at all is ``key not found``, as nats.go ``History`` says."""
-    entries = [entry async for entry in store.history(key)]
-    if not entries:
-        raise KeyNotFoundError(key)
-    return entries
+# ---------------------------------------------------------------------------
+# add / edit
+# ---------------------------------------------------------------------------
 
 
 def _metadata(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -181,11 +148,6 @@ def _check_max_value_size(size: int | None) -> None:
             f"max value size {format_number(size)} is too big maximum is "
             f"{format_number(_MAX_INT32)}"
         )
-
-
-# ---------------------------------------------------------------------------
-# add / edit
-# ---------------------------------------------------------------------------
 
 
 def _config_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -287,9 +249,7 @@ def _config_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[..
                     help="Removes the mirror configuration, promoting the mirror to a bucket.",
                 )
             )
-        for option in reversed(opts):
-            f = option(f)
-        return f
+        return with_options(f, opts)
 
     return decorate
 
@@ -437,210 +397,7 @@ def edit_cmd(
 
 
 # ---------------------------------------------------------------------------
-# put / get / create / update
-# ---------------------------------------------------------------------------
-
-
-@click.command("put")
-@click.argument("bucket")
-@click.argument("key")
-@click.argument("value", required=False)
-@connection_options
-def put_cmd(bucket: str, key: str, value: str | None) -> None:
-    """Puts a value into a key (the value is read from STDIN when omitted)."""
-    data = _value_or_stdin(value)
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        await store.put(key, data)
-
-    session().run(work)
-    out(f"{value or ''}\n")
-
-
-@click.command("get")
-@click.argument("bucket")
-@click.argument("key")
-@click.option("--revision", type=int, default=0, help="Gets a specific revision.")
-@click.option("--raw", is_flag=True, help="Show only the value string.")
-@connection_options
-def get_cmd(bucket: str, key: str, revision: int, raw: bool) -> None:
-    """Gets a value for a key."""
-
-    async def work(kv: KVContext) -> KVEntry[bytes]:
-        store = await kv.get_store(bucket)
-        return await store.get_entry(key, revision=revision if revision > 0 else None)
-
-    entry = session().run(work)
-    if raw:
-        click.echo(get_raw_output(entry.raw), nl=False)
-        return
-    out(get_output(bucket, entry.key, entry.revision, entry.created, entry.raw))
-
-
-@click.command("create")
-@click.argument("bucket")
-@click.argument("key")
-@click.argument("value", required=False)
-@click.option("--ttl", type=DURATION, help="Expire the key after this time (per-key TTL).")
-@connection_options
-def create_cmd(bucket: str, key: str, value: str | None, ttl: timedelta | None) -> None:
-    """Puts a value into a key only if the key is new or its last operation was a delete."""
-    data = _value_or_stdin(value)
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        await store.create(key, data, ttl=ttl)
-
-    session().run(work)
-    out(f"{value or ''}\n")
-
-
-@click.command("update")
-@click.argument("bucket")
-@click.argument("key")
-@click.argument("value")
-@click.argument("revision", type=click.IntRange(min=0))
-@connection_options
-def update_cmd(bucket: str, key: str, value: str, revision: int) -> None:
-    """Updates a key with a new value if the previous value matches the given revision."""
-    data = _value_or_stdin(value)
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        await store.update(key, data, revision)
-
-    session().run(work)
-    out(f"{value}\n")
-
-
-# ---------------------------------------------------------------------------
-# del / purge / compact
-# ---------------------------------------------------------------------------
-
-_FORCE = click.option("-f", "--force", is_flag=True, help="Act without confirmation.")
-
-
-@click.command("del")
-@click.argument("bucket")
-@click.argument("key", required=False)
-@_FORCE
-@connection_options
-def del_cmd(bucket: str, key: str | None, force: bool) -> None:
-    """Deletes a key or the entire bucket."""
-    if not key:
-        if not force and not confirm(f"Delete bucket {bucket}?"):
-            out("Skipping delete\n")
-            return
-
-        async def delete_bucket(kv: KVContext) -> None:
-            await kv.delete_store(bucket)
-
-        session().run(delete_bucket)
-        return
-
-    async def delete_key(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        if not force and not confirm(f"Delete key {bucket} > {key}?"):
-            out("Skipping delete\n")
-            return
-        await store.delete(key)
-
-    session().run(delete_key)
-
-
-@click.command("purge")
-@click.argument("bucket")
-@click.argument("key")
-@_FORCE
-@click.option(
-    "--ttl", type=DURATION, help="Remove the purge marker itself after this time (per-key TTL)."
-)
-@connection_options
-def purge_cmd(bucket: str, key: str, force: bool, ttl: timedelta | None) -> None:
-    """Deletes a key from the bucket, clearing history before creating a delete marker."""
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        if not force and not confirm(f"Purge key {bucket} > {key}?"):
-            out("Skipping purge\n")
-            return
-        await store.purge(key, ttl=ttl)
-
-    session().run(work)
-
-
-@click.command("compact")
-@click.argument("bucket")
-@_FORCE
-@connection_options
-def compact_cmd(bucket: str, force: bool) -> None:
-    """Reclaim space used by deleted keys."""
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        question = (
-            f"Purge all historic values and audit trails for deleted keys in bucket {bucket}?"
-        )
-        if not force and not confirm(question):
-            out("Skipping delete\n")
-            return
-        # nats.go's default: markers younger than 30 minutes stay for lagging watchers
-        await store.purge_deletes(timedelta(minutes=30))
-
-    session().run(work)
-
-
-# ---------------------------------------------------------------------------
-# history / revert
-# ---------------------------------------------------------------------------
-
-
-@click.command("history")
-@click.argument("bucket")
-@click.argument("key")
-@connection_options
-def history_cmd(bucket: str, key: str) -> None:
-    """Shows the full history for a key."""
-
-    async def work(kv: KVContext) -> list[KVEntry[Any]]:
-        store = await kv.get_store(bucket)
-        return await _history(store, key)
-
-    entries = session().run(work)
-    out(history_table(bucket, key, _history_rows(entries), **table_options()))
-
-
-@click.command("revert")
-@click.argument("bucket")
-@click.argument("key")
-@click.argument("revision", type=click.IntRange(min=1))
-@click.option("-f", "--force", is_flag=True, help="Force reverting without prompting.")
-@connection_options
-def revert_cmd(bucket: str, key: str, revision: int, force: bool) -> None:
-    """Reverts a value to a previous revision using put."""
-
-    async def work(kv: KVContext) -> list[KVEntry[Any]] | None:
-        store = await kv.get_store(bucket)
-        history = await _history(store, key)
-        if len(history) <= 1:
-            fail("cannot revert key in a bucket where history=1")
-        entry = await store.get_entry(key, revision=revision)
-        if not force:
-            out(revert_preview(entry.revision, entry.raw))
-            if not confirm(f"Really revert to revision {revision}"):
-                return None
-        # Update, not Put: fails if the key changed since we read its history
-        await store.update(key, entry.raw, history[-1].revision)
-        return await _history(store, key)
-
-    entries = session().run(work)
-    if entries is not None:
-        out(history_table(bucket, key, _history_rows(entries), **table_options()))
-
-
-# ---------------------------------------------------------------------------
-# info / watch / ls
+# info / ls
 # ---------------------------------------------------------------------------
 
 
@@ -661,68 +418,6 @@ def info_cmd(bucket: str | None) -> None:
         return await store.status()
 
     _print_status(session().run(work))
-
-
-@click.command("watch")
-@click.argument("bucket")
-@click.argument("key", default=">")
-@click.option("--history", is_flag=True, help="Include the history of the keys.")
-@click.option(
-    "--deletes/--no-deletes",
-    default=True,
-    show_default=True,
-    help="Report deletes and purges.",
-)
-@click.option("--updates", is_flag=True, help="Only report updates, not the current values.")
-@click.option(
-    "--revision", type=click.IntRange(min=0), default=0, help="Start watching at this revision."
-)
-@click.option("--count", type=click.IntRange(min=0), default=0, hidden=True)
-@connection_options
-def watch_cmd(
-    bucket: str,
-    key: str,
-    history: bool,
-    deletes: bool,
-    updates: bool,
-    revision: int,
-    count: int,
-) -> None:
-    """Watch the bucket or a specific key for updates (until Ctrl-C)."""
-    color = use_color()
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        watcher = store.watch(
-            key,
-            include_history=history,
-            ignore_deletes=not deletes,
-            updates_only=updates,
-            resume_from_revision=revision or None,
-        )
-        printed = 0
-        async with watcher:
-            async for entry in watcher:
-                value = entry.raw if entry.operation is KVOperation.PUT else None
-                line = watch_line(
-                    entry.created,
-                    entry.operation.value,
-                    entry.bucket,
-                    entry.key,
-                    value,
-                    color=color,
-                )
-                if not line:
-                    continue
-                out(line)
-                printed += 1
-                if count and printed >= count:
-                    return
-
-    try:
-        session().run(work)
-    except KeyboardInterrupt:
-        return
 
 
 @click.command("ls")
@@ -789,31 +484,25 @@ def _ls_keys(bucket: str, key_filter: str | None, *, verbose: bool, display_valu
 
 
 # ---------------------------------------------------------------------------
-# Registry
+# compact
 # ---------------------------------------------------------------------------
 
-COMMANDS: tuple[click.Command, ...] = (
-    add_cmd,
-    edit_cmd,
-    put_cmd,
-    get_cmd,
-    create_cmd,
-    update_cmd,
-    del_cmd,
-    purge_cmd,
-    history_cmd,
-    revert_cmd,
-    info_cmd,
-    watch_cmd,
-    ls_cmd,
-    compact_cmd,
-)
-"""Every verb, registered both at the top level and under ``natskv kv``."""
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "add": ("new",),
-    "del": ("rm",),
-    "info": ("view", "status"),
-    "ls": ("list",),
-}
-"""natscli's aliases of each verb."""
+@click.command("compact")
+@click.argument("bucket")
+@force_option
+@connection_options
+def compact_cmd(bucket: str, force: bool) -> None:
+    """Reclaim space used by deleted keys."""
+
+    async def work(kv: KVContext) -> None:
+        store = await kv.get_store(bucket)
+        question = (
+            f"Purge all historic values and audit trails for deleted keys in bucket {bucket}?"
+        )
+        if not confirmed(question, force=force, skipped="delete"):
+            return
+        # nats.go's default: markers younger than 30 minutes stay for lagging watchers
+        await store.purge_deletes(timedelta(minutes=30))
+
+    session().run(work)
