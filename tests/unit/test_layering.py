@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "server": {"errors"},
     "cli": {"errors", "protocol", "client", "jetstream", "kv", "server", "_version"},
     "sync": {"errors", "protocol", "client", "jetstream", "kv", "server", "<root>"},
+    "testing": {"errors", "client", "jetstream", "kv", "server", "sync", "<root>"},
 }
 
 

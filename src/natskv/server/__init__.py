@@ -1,6 +1,7 @@
 """Running a local ``nats-server`` with JetStream.
 
 * :class:`EmbeddedServer`: a server owned by this process (library, tests, CLI).
+* :class:`EmbeddedCluster`: several of them routed into one JetStream cluster.
 * :func:`ensure_background_server` and friends: the CLI's shared, detached background
   server in the natskv home directory.
 
@@ -19,6 +20,7 @@ from ._background import (
     stop_background_server,
 )
 from ._binary import BINARY_ENV, find_server_binary
+from ._cluster import EmbeddedCluster
 from ._config import ServerConfig, free_port
 from ._embedded import EmbeddedServer
 from ._errors import INSTALL_HINT, ServerNotFoundError, ServerStartError
@@ -28,6 +30,7 @@ __all__ = [
     "HOME_ENV",
     "INSTALL_HINT",
     "BackgroundStatus",
+    "EmbeddedCluster",
     "EmbeddedServer",
     "ServerConfig",
     "ServerNotFoundError",
