@@ -103,3 +103,13 @@ def consumers(
 
     monkeypatch.setattr(natskv.JetStream, "create_consumer", create_consumer)
     return created
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many docs code blocks the run executed (tests/docs)."""
+    from tests.docs.counts import EXECUTED, SKIPPED
+
+    if EXECUTED or SKIPPED:
+        terminalreporter.write_line(
+            f"docs: {len(EXECUTED)} Python code blocks executed, {len(SKIPPED)} shown only"
+        )
