@@ -144,8 +144,10 @@ class JetStream:
             )
         except NoRespondersError:
             raise JetStreamNotEnabledError(
+                503,
+                0,
                 f"no JetStream responders for {self.prefix}.{subject}: "
-                "JetStream is not enabled, or the domain is wrong"
+                "JetStream is not enabled, or the domain is wrong",
             ) from None
         return self.decode_reply(msg.data, response_type)
 
