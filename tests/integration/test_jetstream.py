@@ -536,3 +536,19 @@ async def test_batch_direct_get_fails_at_once_when_the_connection_closes(nats_ur
         await asyncio.wait_for(task, 5)
     assert got == []
 
+
+async def test_deletes_do_not_grow_the_reply_decoder_cache(js: natskv.JetStream) -> None:
+    # every reply type gets one cached msgspec decoder: a response class made per call
+    # would add one per delete, without bound
+    from natskv.jetstream import _context
+
+    sizes = []
+    for _ in range(5):
+        name = _name()
+        await js.create_stream(_config(name))
+        cfg = ConsumerConfig(name="c", deliver_subject=js.nc.new_inbox())
+        await js.create_consumer(name, cfg)
+        assert await js.delete_consumer(name, "c") is True
+        assert await js.delete_stream(name) is True
+        sizes.append(len(_context._decoders))
+    assert sizes == [sizes[0]] * 5

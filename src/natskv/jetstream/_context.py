@@ -32,6 +32,7 @@ from natskv.jetstream._models import (
     StreamListResponse,
     StreamNamesResponse,
     StreamPurgeResponse,
+    SuccessResponse,
 )
 
 __all__ = [
@@ -200,11 +201,8 @@ class JetStream:
 
     async def delete_stream(self, name: str) -> bool:
         """``STREAM.DELETE``."""
-
-        class _Resp(msgspec.Struct):
-            success: bool = False
-
-        return (await self.api_request(f"STREAM.DELETE.{name}", response_type=_Resp)).success
+        resp = await self.api_request(f"STREAM.DELETE.{name}", response_type=SuccessResponse)
+        return resp.success
 
     async def purge_stream(
         self,
@@ -461,13 +459,10 @@ class JetStream:
 
     async def delete_consumer(self, stream: str, name: str) -> bool:
         """Delete a consumer."""
-
-        class _Resp(msgspec.Struct):
-            success: bool = False
-
-        return (
-            await self.api_request(f"CONSUMER.DELETE.{stream}.{name}", response_type=_Resp)
-        ).success
+        resp = await self.api_request(
+            f"CONSUMER.DELETE.{stream}.{name}", response_type=SuccessResponse
+        )
+        return resp.success
 
     async def consumer_info(self, stream: str, name: str) -> ConsumerInfo:
         """A consumer's info."""
