@@ -4,6 +4,7 @@ the input is invalid."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pytest
 
 import natskv
 import natskv.errors
+import natskv.kv
 from natskv import KVConfig, KVStore
 from natskv.client import Msg
 from natskv.server import EmbeddedServer
@@ -430,24 +432,150 @@ async def test_unsupported_type_is_a_type_error(store: KVStore) -> None:
 # -- missing buckets --------------------------------------------------------------------
 
 
-async def test_operations_on_a_deleted_bucket(kv: natskv.KVContext, bucket_name: str) -> None:
+def _bucket_operations(
+    kv: natskv.KVContext, store: KVStore
+) -> Iterator[tuple[str, Callable[[], Awaitable[Any]]]]:
+    """Every store and context operation that names one existing bucket."""
+    name = store.bucket
+    yield "put", lambda: store.put("k", b"v")
+    yield "put_nowait", lambda: _await_nowait(store, "k")
+    yield "put_many", lambda: store.put_many([("k", b"v"), ("j", b"w")])
+    yield "get", lambda: store.get("k")
+    yield "get(consistent)", lambda: store.get("k", consistent=True)
+    yield "get(revision)", lambda: store.get("k", revision=1)
+    yield "get_entry", lambda: store.get_entry("k")
+    yield "get_entry(consistent)", lambda: store.get_entry("k", consistent=True)
+    yield "get_entry(revision)", lambda: store.get_entry("k", revision=1)
+    yield (
+        "get_entry(revision, consistent)",
+        lambda: store.get_entry("k", revision=1, consistent=True),
+    )
+    yield "create", lambda: store.create("k", b"v")
+    yield "update", lambda: store.update("k", b"v", 1)
+    yield "delete", lambda: store.delete("k")
+    yield "purge", lambda: store.purge("k")
+    yield "get_many", lambda: store.get_many(["k", "j"])
+    yield "get_many(filter)", lambda: store.get_many(["k.*"])
+    yield "get_many(up_to_revision)", lambda: store.get_many(["k"], up_to_revision=3)
+    yield "purge_deletes", lambda: store.purge_deletes()
+    yield "revert", lambda: store.revert("k", 1)
+    yield "update_with", lambda: store.update_with("k", lambda old: b"new")
+    yield "try_get_entry", lambda: store.try_get_entry("k")
+    yield "try_create", lambda: store.try_create("k", b"v")
+    yield "try_update", lambda: store.try_update("k", b"v", 1)
+    yield "try_delete", lambda: store.try_delete("k")
+    yield "status", lambda: store.status()
+    yield "kv.get_store", lambda: kv.get_store(name)
+    yield "kv.update_store", lambda: kv.update_store(KVConfig(bucket=name, storage="memory"))
+    yield "kv.delete_store", lambda: kv.delete_store(name)
+
+
+async def test_every_operation_on_a_deleted_bucket_raises_bucket_not_found(
+    kv: natskv.KVContext, bucket_name: str
+) -> None:
+    store = await kv.create_store(KVConfig(bucket=bucket_name, storage="memory"))
+    await store.put("k", b"v")
+    await kv.delete_store(bucket_name)
+    wrong: list[tuple[str, str]] = []
+    for name, op in _bucket_operations(kv, store):
+        try:
+            await asyncio.wait_for(op(), 10)
+        except natskv.BucketNotFoundError as exc:
+            if exc.bucket != bucket_name:
+                wrong.append((name, f"bucket={exc.bucket!r}"))
+        except Exception as exc:
+            wrong.append((name, repr(exc)))
+        else:
+            wrong.append((name, "no error"))
+    assert wrong == []
+
+
+async def test_bucket_not_found_keeps_the_server_answer_as_its_cause(
+    kv: natskv.KVContext, bucket_name: str
+) -> None:
     store = await kv.create_store(KVConfig(bucket=bucket_name, storage="memory"))
     await kv.delete_store(bucket_name)
-    with pytest.raises(natskv.BucketNotFoundError):
-        await store.put("k", b"v")
-    with pytest.raises(natskv.BucketNotFoundError):
-        await store.get("k")
-    with pytest.raises(natskv.BucketNotFoundError):
-        await store.get_entry("k")
-    with pytest.raises(natskv.BucketNotFoundError):
-        await store.create("k", b"v")
-    with pytest.raises(natskv.BucketNotFoundError):
-        await store.put_nowait("k", b"v")
-    with pytest.raises(natskv.BucketNotFoundError):
-        await store.put_many([("k", b"v")])
-    with pytest.raises(natskv.BucketNotFoundError) as ei:
-        await store.status()
-    assert ei.value.bucket == bucket_name
+    for op in (lambda: store.put("k", b"v"), lambda: store.get("k"), store.status):
+        with pytest.raises(natskv.BucketNotFoundError) as ei:
+            await op()
+        assert isinstance(ei.value.__cause__, natskv.StreamNotFoundError)
+        assert ei.value.__cause__.err_code == 10059
+
+
+@dataclass
+class Unheard:
+    """A bucket whose stream exists but, for now, listens on other subjects: its writes
+    meet no responders, as they do in a cluster while a stream leader is elected."""
+
+    nc: natskv.Connection
+    bucket: str
+    config: dict[str, Any]
+
+    def store(self, timeout: float) -> KVStore:
+        """The bucket's store, with ``timeout`` for every operation."""
+        js = natskv.JetStream(self.nc, timeout=timeout)
+        return KVStore(js, self.bucket, stream_config=self.config, codecs=natskv.kv.DEFAULT_CODECS)
+
+    async def listen_again(self) -> None:
+        await natskv.JetStream(self.nc).update_stream(self.config)
+
+
+@pytest.fixture
+async def unheard(
+    nc: natskv.Connection, kv: natskv.KVContext, bucket_name: str
+) -> AsyncIterator[Unheard]:
+    store = await kv.create_store(KVConfig(bucket=bucket_name, storage="memory"))
+    config = (await kv.js.stream_info(store.stream)).config
+    await kv.js.update_stream({**config, "subjects": [f"elsewhere_{bucket_name}.>"]})
+    try:
+        yield Unheard(nc, bucket_name, config)
+    finally:
+        with contextlib.suppress(natskv.NatsError):
+            await kv.delete_store(bucket_name)
+
+
+async def test_no_responders_from_an_existing_stream_is_temporary_not_bucket_not_found(
+    unheard: Unheard,
+) -> None:
+    store = unheard.store(timeout=0.5)
+    writes: list[Callable[[], Awaitable[Any]]] = [
+        lambda: store.put("k", b"v"),
+        lambda: store.create("k", b"v"),
+        lambda: store.update("k", b"v", 0),
+        lambda: store.delete("k"),
+        lambda: store.purge("k"),
+        lambda: _await_nowait(store, "k"),
+        lambda: store.put_many([("k", b"v")]),
+    ]
+    for write in writes:
+        with pytest.raises(natskv.NoStreamResponseError) as ei:
+            await asyncio.wait_for(write(), 10)
+        assert not isinstance(ei.value, natskv.BucketNotFoundError)
+        assert isinstance(ei.value, natskv.NoRespondersError)
+        assert ei.value.stream == store.stream
+
+
+async def test_a_write_that_met_no_responders_is_retried_until_the_stream_listens(
+    unheard: Unheard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = unheard.store(timeout=10.0)
+    # the recovery asks STREAM.INFO once it met no responders: then the stream comes back
+    asked = asyncio.Event()
+    real_info = natskv.JetStream.stream_info
+
+    async def stream_info(self: natskv.JetStream, name: str, **kw: Any) -> natskv.StreamInfo:
+        info = await real_info(self, name, **kw)
+        asked.set()
+        return info
+
+    monkeypatch.setattr(natskv.JetStream, "stream_info", stream_info)
+    put = asyncio.ensure_future(store.put("k", b"stored after all"))
+    await asyncio.wait_for(asked.wait(), 10)
+    assert not put.done()
+    await unheard.listen_again()
+    revision = await asyncio.wait_for(put, 15)
+    assert await store.get("k") == b"stored after all"
+    assert (await store.get_entry("k")).revision == revision
 
 
 # -- the tree ---------------------------------------------------------------------------

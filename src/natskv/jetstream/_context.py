@@ -191,13 +191,20 @@ class JetStream:
         )
 
     async def stream_info(
-        self, name: str, *, subjects_filter: str | None = None, offset: int = 0
+        self,
+        name: str,
+        *,
+        subjects_filter: str | None = None,
+        offset: int = 0,
+        timeout: float | None = None,
     ) -> StreamInfo:
         """``STREAM.INFO``; with ``subjects_filter`` the state lists per-subject counts."""
         req: dict[str, Any] | None = None
         if subjects_filter is not None:
             req = {"subjects_filter": subjects_filter, "offset": offset}
-        return await self.api_request(f"STREAM.INFO.{name}", req, response_type=StreamInfo)
+        return await self.api_request(
+            f"STREAM.INFO.{name}", req, response_type=StreamInfo, timeout=timeout
+        )
 
     async def delete_stream(self, name: str) -> bool:
         """``STREAM.DELETE``."""

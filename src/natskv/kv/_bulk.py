@@ -17,8 +17,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from natskv.client import Msg
-from natskv.errors import APIError, KeyNotFoundError
+from natskv.errors import APIError, KeyNotFoundError, NoRespondersError
 from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._errors import recover_no_responders, translate
 from natskv.kv._mapping import NATS_SUBJECT, validate_key, validate_key_filter
 
 if TYPE_CHECKING:
@@ -82,12 +83,22 @@ async def get_many(
         return result
     if await store.js.api_level() < 1 or not store._allow_direct:
         return await _get_one_by_one(store, items, type_, up_to_revision, include_deleted)
-    msgs: list[Msg] = []
-    up_to = up_to_revision
-    try:
+
+    async def fetch(timeout: float = 0.0) -> list[Msg]:
+        msgs: list[Msg] = []
+        up_to = up_to_revision
         for start in range(0, len(subjects), MULTI_LAST_LIMIT):
             up_to = await _multi_last(
                 store, subjects[start : start + MULTI_LAST_LIMIT], up_to, msgs
+            )
+        return msgs
+
+    try:
+        try:
+            msgs = await fetch()
+        except NoRespondersError as exc:
+            msgs = await recover_no_responders(
+                store.js, store.bucket, fetch, cause=exc, timeout=store.js.timeout
             )
     except APIError as exc:
         if exc.code != _TOO_MANY or not wildcards:
@@ -143,14 +154,16 @@ async def _scan(
 
     policy = "last_per_subject" if up_to_revision is None else "all"
     result: dict[str, KVEntry[Any]] = {}
-    async with aclosing(iterate_entries(store, items, type_, deliver_policy=policy)) as entries:
-        async for entry in entries:
-            if up_to_revision is not None and entry.revision > up_to_revision:
-                continue
-            if include_deleted or entry.operation is KVOperation.PUT:
-                result[entry.key] = entry
-            else:
-                result.pop(entry.key, None)
+    scan = iterate_entries(store, items, type_, deliver_policy=policy)
+    with translate(store.bucket):
+        async with aclosing(scan) as entries:
+            async for entry in entries:
+                if up_to_revision is not None and entry.revision > up_to_revision:
+                    continue
+                if include_deleted or entry.operation is KVOperation.PUT:
+                    result[entry.key] = entry
+                else:
+                    result.pop(entry.key, None)
     return result
 
 
@@ -166,18 +179,22 @@ async def purge_deletes(store: KVStore, older_than: timedelta | None) -> int:
     threshold = older_than if older_than is not None else timedelta(minutes=30)
     now = datetime.now(timezone.utc)
     markers: list[KVEntry[Any]] = []
-    async for entry in iterate_entries(
+    scan = iterate_entries(
         store, (">",), bytes, deliver_policy="last_per_subject", headers_only=True
-    ):
-        if entry.operation is not KVOperation.PUT:
-            markers.append(entry)
-    count = 0
-    for entry in markers:
-        # Purge by sequence, not with keep=0: a value written after the scan has a higher
-        # sequence and survives (no race with a concurrent re-create).
-        upto = entry.revision + 1
-        if threshold > timedelta(0) and now - entry.created < threshold:
-            upto = entry.revision  # keep the recent marker so watchers still see the delete
-        await store.js.purge_stream(store.stream, subject=store._read_prefix + entry.key, seq=upto)
-        count += 1
+    )
+    with translate(store.bucket):
+        async with aclosing(scan) as entries:
+            async for entry in entries:
+                if entry.operation is not KVOperation.PUT:
+                    markers.append(entry)
+        count = 0
+        for entry in markers:
+            # Purge by sequence, not with keep=0: a value written after the scan has a
+            # higher sequence and survives (no race with a concurrent re-create).
+            upto = entry.revision + 1
+            if threshold > timedelta(0) and now - entry.created < threshold:
+                upto = entry.revision  # keep the recent marker: watchers still see the delete
+            subject = store._read_prefix + entry.key
+            await store.js.purge_stream(store.stream, subject=subject, seq=upto)
+            count += 1
     return count

@@ -18,16 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 from natskv.client import Msg
 from natskv.errors import (
     APIError,
-    BucketNotFoundError,
     ConnectionClosedError,
     KeyDeletedError,
     KeyExistsError,
     KeyNotFoundError,
     KeyValueError,
     MaxPayloadError,
-    NoMessageFoundError,
     NoRespondersError,
-    StreamNotFoundError,
     TimeoutError,
     TTLNotSupportedError,
     ValueTooLargeError,
@@ -37,6 +34,7 @@ from natskv.jetstream import JetStream, StoredMessage, check_direct_status
 from natskv.kv._bucket import Bucket, Decoder, decoder_for
 from natskv.kv._codecs import Codec, CodecRegistry, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._errors import kv_error, recover_no_responders, translate
 from natskv.kv._mapping import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
@@ -50,7 +48,6 @@ from natskv.kv._mapping import (
     format_ttl,
     operation_from_headers,
     parse_timestamp,
-    parse_wrong_last_sequence,
     validate_key,
 )
 from natskv.kv._result import KVResult
@@ -63,13 +60,11 @@ __all__ = ["KVStore"]
 
 T = TypeVar("T")
 
-_WRONG_SEQ = (10071, 10164)
 # "NATS/1.0 " followed by a status code: a direct get that found nothing (404) or failed.
 _STATUS_PREFIX = b"NATS/1.0 "
 _NO_RESPONDERS = b"NATS/1.0 503"
 _KV_OPERATION_B = KV_OPERATION.encode()
 _MARKER_REASON_B = MARKER_REASON.encode()
-_TOO_LARGE = 10054
 _ENCODE_FAST = (bytes, bytearray)
 _DEL_HEADERS = {KV_OPERATION: "DEL"}
 
@@ -152,35 +147,38 @@ class KVStore:
     async def _publish(
         self, key: str, data: bytes, headers: dict[str, str] | None, expected: int | None = None
     ) -> int:
+        subject = self._write_prefix + key
         try:
             msg = await self._nc.request_future(
-                self._write_prefix + key, data, headers=headers, timeout=self._timeout, checked=True
+                subject, data, headers=headers, timeout=self._timeout, checked=True
             )
-        except (NoRespondersError, MaxPayloadError) as exc:
-            raise self._write_error(exc, key) from exc
+        except NoRespondersError as exc:
+            msg = await self._recover(exc, subject, data, headers)
+        except MaxPayloadError as exc:
+            raise kv_error(exc, self.bucket, key) from exc
         return self._ack(msg, key, expected)
 
-    def _write_error(self, exc: Exception, key: str) -> Exception:
-        if isinstance(exc, NoRespondersError):
-            return BucketNotFoundError(self.bucket)
-        if isinstance(exc, ValueTooLargeError):
-            return exc
-        # _encode checked the value alone; with the header block it may still not fit
-        return ValueTooLargeError(f"value for key {key!r}: {exc}")
+    def _recover(
+        self, exc: NoRespondersError, subject: str, payload: bytes, headers: dict[str, str] | None
+    ) -> Awaitable[Msg]:
+        """The reply of a request that met no responders, retried (see ``kv._errors``)."""
+        request = self._nc.request
+
+        def attempt(timeout: float) -> Awaitable[Msg]:
+            return request(subject, payload, headers=headers, timeout=timeout)
+
+        return recover_no_responders(
+            self._js, self.bucket, attempt, cause=exc, timeout=self._timeout, subject=subject
+        )
 
     def _ack(self, msg: Msg | bytes, key: str, expected: int | None) -> int:
         try:
             return JetStream.pub_ack(msg).seq
         except APIError as exc:
-            if exc.err_code in _WRONG_SEQ:
-                raise WrongRevisionError(
-                    key, expected, parse_wrong_last_sequence(exc.description)
-                ) from exc
-            if exc.err_code == _TOO_LARGE:
-                raise ValueTooLargeError(
-                    f"value for key {key!r} exceeds the bucket's max value size"
-                ) from exc
-            raise
+            mapped = kv_error(exc, self.bucket, key, expected=expected)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     async def put(
         self, key: str, value: Any, *, ttl: object = None, codec: Codec | None = None
@@ -197,12 +195,13 @@ class KVStore:
             return await self.with_codecs(codec).put(key, value)
         validate_key(key)
         data = self._encode(value)
-        try:  # _publish inlined: put is the hot write path
-            msg = await self._nc.request_future(
-                self._write_prefix + key, data, timeout=self._timeout, checked=True
-            )
-        except (NoRespondersError, MaxPayloadError) as exc:
-            raise self._write_error(exc, key) from exc
+        subject = self._write_prefix + key
+        try:  # _publish without its coroutine: put is the hot write path
+            msg = await self._nc.request_future(subject, data, timeout=self._timeout, checked=True)
+        except NoRespondersError as exc:
+            msg = await self._recover(exc, subject, data, None)
+        except MaxPayloadError as exc:
+            raise kv_error(exc, self.bucket, key) from exc
         seq = JetStream.pub_ack_seq(msg.data)
         return seq if seq > 0 else self._ack(msg, key, None)
 
@@ -214,14 +213,20 @@ class KVStore:
         """
         validate_key(key)
         data = self._encode(value)
-        token, fut = self._nc.request_nowait(self._write_prefix + key, data, timeout=self._timeout)
-        return self._finish_put(token, fut, key)
-
-    async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str) -> int:
         try:
-            msg = await self._nc.await_reply(token, fut, self._write_prefix + key)
+            token, fut = self._nc.request_nowait(
+                self._write_prefix + key, data, timeout=self._timeout
+            )
+        except MaxPayloadError as exc:
+            raise kv_error(exc, self.bucket, key) from exc
+        return self._finish_put(token, fut, key, data)
+
+    async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str, data: bytes) -> int:
+        subject = self._write_prefix + key
+        try:
+            msg = await self._nc.await_reply(token, fut, subject)
         except NoRespondersError as exc:
-            raise self._write_error(exc, key) from exc
+            msg = await self._recover(exc, subject, data, None)
         return self._ack(msg, key, None)
 
     async def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
@@ -280,9 +285,13 @@ class KVStore:
                     results.extend([ack.seq for ack in decoded])
                 else:
                     for i, data in enumerate(taken, done):
+                        reply: Msg | bytes = data
                         if not data and i in acks.no_responders:
-                            raise BucketNotFoundError(self.bucket)
-                        results.append(self._ack(data, keys[i], None))
+                            # stored nowhere: retried alone (or the bucket is gone)
+                            reply = await self._recover(
+                                NoRespondersError(subjects[i]), subjects[i], payloads[i], None
+                            )
+                        results.append(self._ack(reply, keys[i], None))
                 done = end
         finally:
             close()
@@ -425,44 +434,43 @@ class KVStore:
 
     def _direct_entry(self, msg: Msg, key: str, type_: Any, decode: bool) -> KVEntry[Any]:
         if msg.raw_headers is not None and not msg.data and msg.status:
-            try:
+            with translate(self.bucket, key):
                 check_direct_status(msg)
-            except NoMessageFoundError:
-                raise KeyNotFoundError(key) from None
         return self._entry(msg, key, type_, decode)
 
-    async def _direct_get(self, key: str) -> Msg:
+    async def _direct_request(self, subject: str, payload: bytes = b"") -> Msg:
+        """A Direct Get (a request any replica answers), recovered after no responders."""
         try:
-            return await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
-        except NoRespondersError:
-            raise BucketNotFoundError(self.bucket) from None
+            return await self._nc.request_future(
+                subject, payload, timeout=self._timeout, checked=True
+            )
+        except NoRespondersError as exc:
+            return await self._recover(exc, subject, payload, None)
 
     async def _latest(
         self, key: str, type_: Any = bytes, *, decode: bool = True, consistent: bool = False
     ) -> KVEntry[Any]:
         if consistent or not self._allow_direct:
-            try:
+            with translate(self.bucket, key):
                 sm = await self._js.get_msg(self.stream, last_by_subj=self._read_prefix + key)
-            except NoMessageFoundError:
-                raise KeyNotFoundError(key) from None
-            except StreamNotFoundError:
-                raise BucketNotFoundError(self.bucket) from None
             return self._stored_entry(sm, key, type_)
-        return self._direct_entry(await self._direct_get(key), key, type_, decode)
+        msg = await self._direct_request(self._direct_prefix + key)
+        return self._direct_entry(msg, key, type_, decode)
 
     async def _at_revision(
         self, key: str, revision: int, type_: Any, consistent: bool
     ) -> KVEntry[Any]:
         subject = self._read_prefix + key
-        try:
+        with translate(self.bucket, key, revision=revision):
             if consistent or not self._allow_direct:
                 sm = await self._js.get_msg(self.stream, seq=revision)
                 if sm.subject != subject:
                     raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
                 return self._stored_entry(sm, key, type_)
-            msg = await self._js.direct_get(self.stream, seq=revision)
-        except NoMessageFoundError:
-            raise KeyNotFoundError(key, f"key {key!r} has no revision {revision}") from None
+            msg = await self._direct_request(
+                self._js.direct_subject(self.stream), b'{"seq":%d}' % revision
+            )
+            check_direct_status(msg)
         if msg.headers.get(NATS_SUBJECT) != subject:
             raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
         return self._entry(msg, key, type_, True)
@@ -509,7 +517,8 @@ class KVStore:
         validate_key(key)
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
-            entry = self._direct_entry(await self._direct_get(key), key, type, True)
+            msg = await self._direct_request(self._direct_prefix + key)
+            entry = self._direct_entry(msg, key, type, True)
         elif revision is not None:
             entry = await self._at_revision(key, int(revision), type, consistent)
         else:
@@ -551,12 +560,13 @@ class KVStore:
             # The hot path: a plain value needs no header dict, timestamp or entry object;
             # headers are parsed only for a status reply or a marker (to raise properly).
             validate_key(key)
+            subject = self._direct_prefix + key
             try:
                 msg = await self._nc.request_future(
-                    self._direct_prefix + key, b"", timeout=self._timeout, checked=True
+                    subject, b"", timeout=self._timeout, checked=True
                 )
-            except NoRespondersError:
-                raise BucketNotFoundError(self.bucket) from None
+            except NoRespondersError as exc:
+                msg = await self._recover(exc, subject, b"", None)
             raw = msg.raw_headers
             if raw is None or not (
                 raw.startswith(_STATUS_PREFIX) or _KV_OPERATION_B in raw or _MARKER_REASON_B in raw
@@ -757,10 +767,8 @@ class KVStore:
 
     async def status(self) -> KVStatus:
         """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
-        try:
+        with translate(self.bucket):
             info = await self._js.stream_info(self.stream)
-        except StreamNotFoundError:
-            raise BucketNotFoundError(self.bucket) from None
         self._config = info.config
         return KVStatus.from_stream_info(info)
 
