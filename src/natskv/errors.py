@@ -483,12 +483,18 @@ class BadBucketError(KeyValueError):
         )
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut short: a rejected key may be thousands of characters long."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}...{text[-12:]}"
+
+
 class InvalidKeyError(KeyValueError, ValueError):
     """The key is not a valid Key/Value key; nothing was sent."""
 
     def __init__(self, key: object, reason: str = "") -> None:
         self.key = key
-        super().__init__(f"invalid key {key!r}" + (f": {reason}" if reason else ""))
+        super().__init__(f"invalid key {_shown(key)}" + (f": {reason}" if reason else ""))
 
 
 class InvalidBucketNameError(KeyValueError, ValueError):
@@ -496,7 +502,7 @@ class InvalidBucketNameError(KeyValueError, ValueError):
 
     def __init__(self, name: object, reason: str = "") -> None:
         self.name = name
-        super().__init__(f"invalid bucket name {name!r}" + (f": {reason}" if reason else ""))
+        super().__init__(f"invalid bucket name {_shown(name)}" + (f": {reason}" if reason else ""))
 
 
 class InvalidRevisionError(KeyValueError, ValueError):

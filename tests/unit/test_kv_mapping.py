@@ -30,6 +30,7 @@ from natskv.kv._mapping import (
     KV_OPERATION,
     MARKER_REASON,
     MAX_BUCKET_NAME,
+    MAX_CONTROL_LINE,
     MAX_HISTORY,
     NATS_ROLLUP,
     NATS_TTL,
@@ -40,6 +41,7 @@ from natskv.kv._mapping import (
     is_kv_stream,
     key_subject,
     kv_config_from_stream,
+    max_key_length,
     operation_from_headers,
     parse_timestamp,
     parse_wrong_last_sequence,
@@ -129,6 +131,42 @@ def test_key_str_subclass_becomes_plain_str() -> None:
     out = validate_key(K("a.b"))
     assert out == "a.b"
     assert type(out) is str
+
+
+def _limit(bucket: str, api: str = "$JS.API", write_api: str = "") -> int:
+    read = f"$KV.{bucket}."
+    return max_key_length(
+        read_prefix=read,
+        write_prefix=write_api + read,
+        api_prefix=api,
+        stream=f"KV_{bucket}",
+        inbox_length=len("_INBOX.") + 22,
+    )
+
+
+def test_max_key_length_leaves_room_for_every_line_a_key_is_in() -> None:
+    limit = _limit("orders")
+    # the delivery line (an HMSG with the ack subject) is the longest with a short bucket
+    assert 3500 < limit < MAX_CONTROL_LINE - len("HMSG $KV.orders. 1 $JS.ACK.KV_orders.")
+    # the bucket name is twice in the delivery line (subject and ack subject)
+    assert _limit("o" * 252) == limit - 2 * (252 - len("orders"))
+    assert _limit("orders", api="$JS.hub.API", write_api="$JS.hub.API.") <= limit
+    assert _limit("orders", api="$JS." + "x" * 4000 + ".API") < 1
+
+
+def test_keys_and_filters_up_to_the_limit() -> None:
+    assert validate_key("k" * 100, 100) == "k" * 100
+    assert validate_key_filter("k." * 49 + ">", 100) == "k." * 49 + ">"
+    with pytest.raises(InvalidKeyError, match="101 characters long, over the 100") as info:
+        validate_key("k" * 101, 100)
+    assert "4096" in str(info.value)
+    assert len(str(info.value)) < 400  # the key itself is shown cut short
+    with pytest.raises(InvalidKeyError, match="101 characters"):
+        validate_key_filter("k." * 50 + "*", 100)
+    # without a bucket's limit, the control line itself
+    assert validate_key("k" * MAX_CONTROL_LINE)
+    with pytest.raises(InvalidKeyError):
+        validate_key("k" * (MAX_CONTROL_LINE + 1))
 
 
 @pytest.mark.parametrize("name", ["a", "A-b_c", "ORDERS", "0", "x" * 252])

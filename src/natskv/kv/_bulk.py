@@ -29,10 +29,30 @@ __all__ = ["get_many", "purge_deletes"]
 
 MULTI_LAST_LIMIT = 1024
 _TOO_MANY = 413
+# the rest of a multi_last request: {"multi_last":[],"batch":1024,"up_to_seq":N,"seq":N}
+_REQUEST_OVERHEAD = 128
 
 
 def _is_filter(key: str) -> bool:
     return "*" in key or ">" in key
+
+
+def _chunks(subjects: list[str], max_payload: int) -> list[list[str]]:
+    """``subjects`` in requests of at most 1024 whose JSON fits ``max_payload``."""
+    room = max_payload - _REQUEST_OVERHEAD
+    chunks: list[list[str]] = []
+    chunk: list[str] = []
+    size = 0
+    for subject in subjects:
+        cost = len(subject) + 3  # quoted, and a comma
+        if chunk and (len(chunk) == MULTI_LAST_LIMIT or size + cost > room):
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(subject)
+        size += cost
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 async def _multi_last(
@@ -72,25 +92,26 @@ async def get_many(
     subjects: list[str] = []
     wildcards: list[str] = []
     prefix = store._read_prefix
+    limit = store.max_key_length
     for item in items:
         if isinstance(item, str) and _is_filter(item):
-            subjects.append(prefix + validate_key_filter(item))
+            subjects.append(prefix + validate_key_filter(item, limit))
             wildcards.append(item)
         else:
-            subjects.append(prefix + validate_key(item))
+            subjects.append(prefix + validate_key(item, limit))
     result: dict[str, KVEntry[Any]] = {}
     if not subjects:
         return result
     if await store.js.api_level() < 1 or not store._allow_direct:
         return await _get_one_by_one(store, items, type_, up_to_revision, include_deleted)
 
+    chunks = _chunks(subjects, store.js.nc.max_payload)
+
     async def fetch(timeout: float = 0.0) -> list[Msg]:
         msgs: list[Msg] = []
         up_to = up_to_revision
-        for start in range(0, len(subjects), MULTI_LAST_LIMIT):
-            up_to = await _multi_last(
-                store, subjects[start : start + MULTI_LAST_LIMIT], up_to, msgs
-            )
+        for chunk in chunks:
+            up_to = await _multi_last(store, chunk, up_to, msgs)
         return msgs
 
     try:

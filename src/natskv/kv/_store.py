@@ -19,6 +19,7 @@ from natskv.client import Msg
 from natskv.errors import (
     APIError,
     ConnectionClosedError,
+    InvalidBucketNameError,
     KeyDeletedError,
     KeyExistsError,
     KeyNotFoundError,
@@ -39,6 +40,7 @@ from natskv.kv._mapping import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
     MARKER_REASON,
+    MAX_CONTROL_LINE,
     NATS_ROLLUP,
     NATS_SEQUENCE,
     NATS_SUBJECT,
@@ -46,6 +48,7 @@ from natskv.kv._mapping import (
     NATS_TTL,
     ROLLUP_SUBJECT,
     format_ttl,
+    max_key_length,
     operation_from_headers,
     parse_timestamp,
     validate_key,
@@ -102,9 +105,32 @@ class KVStore:
         self._write_prefix = desc.write_prefix
         self._direct_prefix = desc.direct_prefix
         self._timeout = js.timeout
+        self._max_key = max_key_length(
+            read_prefix=desc.read_prefix,
+            write_prefix=desc.write_prefix,
+            api_prefix=js.prefix,
+            stream=desc.stream,
+            inbox_length=len(js.nc.new_inbox()),
+        )
+        if self._max_key < 1:
+            raise InvalidBucketNameError(
+                bucket,
+                f"its subjects (with API prefix {js.prefix!r}) leave no room for a key in a "
+                f"{MAX_CONTROL_LINE}-byte NATS control line",
+            )
 
     def __repr__(self) -> str:
         return f"<KVStore bucket={self.bucket!r}>"
+
+    @property
+    def max_key_length(self) -> int:
+        """The longest key this bucket takes (longer ones raise :class:`InvalidKeyError`).
+
+        Every subject made of a key has to fit a NATS control line (4096 bytes) with the
+        bucket's prefixes, a reply inbox and the sizes: about 3,700 characters for a
+        short bucket name.
+        """
+        return self._max_key
 
     @property
     def codecs(self) -> CodecRegistry:
@@ -193,7 +219,7 @@ class KVStore:
             _refuse_ttl("put")
         if codec is not None:
             return await self.with_codecs(codec).put(key, value)
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
         subject = self._write_prefix + key
         try:  # _publish without its coroutine: put is the hot write path
@@ -211,7 +237,7 @@ class KVStore:
         Many ``put_nowait`` calls issued together leave in one socket write; await the
         results (e.g. with ``asyncio.gather``) to learn each revision or error.
         """
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
         try:
             token, fut = self._nc.request_nowait(
@@ -241,7 +267,7 @@ class KVStore:
         keys: list[str] = []
         payloads: list[bytes] = []
         for key, value in items:
-            validate_key(key)
+            validate_key(key, self._max_key)
             keys.append(key)
             payloads.append(self._encode(value))
         results: list[int] = []
@@ -313,7 +339,7 @@ class KVStore:
         """
         if codec is not None:
             return await self.with_codecs(codec).create(key, value, ttl=ttl)
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
         headers = {EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}
         if ttl is not None:
@@ -353,7 +379,7 @@ class KVStore:
             _refuse_ttl("update")
         if codec is not None:
             return await self.with_codecs(codec).update(key, value, revision)
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
         return await self._publish(
             key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}, int(revision)
@@ -363,7 +389,7 @@ class KVStore:
         """Write a delete marker (history is kept). With ``revision``, only if at that revision."""
         if ttl is not None:
             _refuse_ttl("delete")
-        validate_key(key)
+        validate_key(key, self._max_key)
         headers = _DEL_HEADERS
         if revision is not None:
             headers = {KV_OPERATION: "DEL", EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}
@@ -380,7 +406,7 @@ class KVStore:
 
         ``ttl`` removes the marker itself after that time (buckets with limit markers).
         """
-        validate_key(key)
+        validate_key(key, self._max_key)
         headers = {KV_OPERATION: "PURGE", NATS_ROLLUP: ROLLUP_SUBJECT}
         if revision is not None:
             headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(int(revision))
@@ -514,7 +540,7 @@ class KVStore:
             return await self.with_codecs(codec).get_entry(
                 key, type, revision=revision, consistent=consistent
             )
-        validate_key(key)
+        validate_key(key, self._max_key)
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
             msg = await self._direct_request(self._direct_prefix + key)
@@ -559,7 +585,7 @@ class KVStore:
         if revision is None and not consistent and codec is None and self._allow_direct:
             # The hot path: a plain value needs no header dict, timestamp or entry object;
             # headers are parsed only for a status reply or a marker (to raise properly).
-            validate_key(key)
+            validate_key(key, self._max_key)
             subject = self._direct_prefix + key
             try:
                 msg = await self._nc.request_future(
