@@ -175,6 +175,60 @@ async def test_update_of_missing_key(store: KVStore) -> None:
     assert ei.value.actual == 0
 
 
+# -- revisions ----------------------------------------------------------------------------
+
+BAD_READ_REVISIONS = [0, -3, 2**64, True, 1.5, "3"]
+BAD_EXPECTED_REVISIONS = [-1, 2**64, False, 1.5, "1"]
+
+
+async def test_invalid_revisions_are_refused_before_sending(
+    store: KVStore, silence: Callable[[], Silence]
+) -> None:
+    # sent, revision 0 gave the server's "Empty Request", -3 "Malformed Request", and
+    # update(k, v, -1) was written with that header
+    rev = await store.put("k", b"v")
+    reads: list[Callable[[Any], Awaitable[Any]]] = [
+        lambda r: store.get_entry("k", revision=r),
+        lambda r: store.get_entry("k", revision=r, consistent=True),
+        lambda r: store.get("k", revision=r),
+        lambda r: store.try_get_entry("k", revision=r),
+        lambda r: store.revert("k", r),
+        lambda r: store.get_many(["k"], up_to_revision=r),
+    ]
+    writes: list[Callable[[Any], Awaitable[Any]]] = [
+        lambda r: store.update("k", b"w", r),
+        lambda r: store.try_update("k", b"w", r),
+        lambda r: store.delete("k", revision=r),
+        lambda r: store.try_delete("k", revision=r),
+        lambda r: store.purge("k", revision=r),
+    ]
+    wrong = []
+    async with silence():
+        for ops, bad in ((reads, BAD_READ_REVISIONS), (writes, BAD_EXPECTED_REVISIONS)):
+            for i, op in enumerate(ops):
+                for revision in bad:
+                    try:
+                        await op(revision)
+                    except natskv.InvalidRevisionError as exc:
+                        assert isinstance(exc, ValueError)
+                        assert exc.revision is revision
+                    except Exception as exc:
+                        wrong.append((i, revision, repr(exc)))
+                    else:
+                        wrong.append((i, revision, "no error"))
+        with pytest.raises(natskv.InvalidRevisionError):
+            await store.revert("k", None)  # type: ignore[arg-type]
+    assert wrong == []
+    assert (await store.get_entry("k")).revision == rev
+
+
+async def test_revision_zero_is_a_valid_expectation_for_writes(store: KVStore) -> None:
+    # 0 expects the key to have no message at all
+    assert await store.update("new", b"v", 0) >= 1
+    with pytest.raises(natskv.WrongRevisionError):
+        await store.delete("new", revision=0)
+
+
 # -- invalid input: nothing is sent -----------------------------------------------------
 
 

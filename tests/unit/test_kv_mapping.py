@@ -15,6 +15,7 @@ from natskv.errors import (
     InvalidBucketNameError,
     InvalidConfigError,
     InvalidKeyError,
+    InvalidRevisionError,
 )
 from natskv.kv._config import (
     KVConfig,
@@ -52,6 +53,7 @@ from natskv.kv._mapping import (
     validate_bucket_name,
     validate_key,
     validate_key_filter,
+    validate_revision,
 )
 
 UTC = timezone.utc
@@ -167,6 +169,40 @@ def test_keys_and_filters_up_to_the_limit() -> None:
     assert validate_key("k" * MAX_CONTROL_LINE)
     with pytest.raises(InvalidKeyError):
         validate_key("k" * (MAX_CONTROL_LINE + 1))
+
+
+@pytest.mark.parametrize(
+    ("revision", "expected", "reason"),
+    [
+        (0, False, "start at 1"),
+        (-3, False, "start at 1"),
+        (-1, True, "expected revision is 0"),
+        (2**64, False, "below 2\\*\\*64"),
+        (2**64, True, "below 2\\*\\*64"),
+        (True, False, "not bool"),
+        (False, True, "not bool"),
+        (1.0, False, "not float"),
+        ("3", True, "not str"),
+        (None, False, "not NoneType"),
+    ],
+)
+def test_invalid_revisions(revision: object, expected: bool, reason: str) -> None:
+    with pytest.raises(InvalidRevisionError, match=reason) as info:
+        validate_revision(revision, expected=expected)
+    assert info.value.revision is revision
+    assert isinstance(info.value, ValueError)
+
+
+def test_valid_revisions() -> None:
+    assert validate_revision(1) == 1
+    assert validate_revision(2**64 - 1) == 2**64 - 1
+    assert validate_revision(0, expected=True) == 0
+
+    class Rev(int):
+        pass
+
+    out = validate_revision(Rev(7))
+    assert out == 7 and type(out) is int
 
 
 @pytest.mark.parametrize("name", ["a", "A-b_c", "ORDERS", "0", "x" * 252])

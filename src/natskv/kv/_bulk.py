@@ -20,7 +20,12 @@ from natskv.client import Msg
 from natskv.errors import APIError, KeyNotFoundError, NoRespondersError
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._errors import recover_no_responders, translate
-from natskv.kv._mapping import NATS_SUBJECT, validate_key, validate_key_filter
+from natskv.kv._mapping import (
+    NATS_SUBJECT,
+    validate_key,
+    validate_key_filter,
+    validate_revision,
+)
 
 if TYPE_CHECKING:
     from natskv.kv._store import KVStore
@@ -88,6 +93,8 @@ async def get_many(
     up_to_revision: int | None,
     include_deleted: bool,
 ) -> dict[str, KVEntry[Any]]:
+    if up_to_revision is not None:
+        up_to_revision = validate_revision(up_to_revision)
     items = [keys] if isinstance(keys, str) else list(keys)
     subjects: list[str] = []
     wildcards: list[str] = []

@@ -18,6 +18,7 @@ from natskv.errors import (
     InvalidBucketNameError,
     InvalidConfigError,
     InvalidKeyError,
+    InvalidRevisionError,
 )
 from natskv.kv._entry import KVOperation
 
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_BUCKET_NAME",
     "MAX_CONTROL_LINE",
     "MAX_HISTORY",
+    "MAX_REVISION",
     "NATS_MSG_SIZE",
     "NATS_ROLLUP",
     "NATS_SEQUENCE",
@@ -58,6 +60,7 @@ __all__ = [
     "validate_bucket_name",
     "validate_key",
     "validate_key_filter",
+    "validate_revision",
 ]
 
 STREAM_PREFIX = "KV_"
@@ -76,6 +79,8 @@ NATS_STREAM = "Nats-Stream"
 NATS_MSG_SIZE = "Nats-Msg-Size"
 
 MAX_HISTORY = 64
+# Revisions are stream sequences: uint64 on the server.
+MAX_REVISION = 2**64 - 1
 # Stream names are capped at 255 characters and the stream is "KV_" + bucket.
 MAX_BUCKET_NAME = 252
 # nats-server's default max_control_line (MAX_CONTROL_LINE_SIZE, server/const.go), and the
@@ -235,6 +240,28 @@ def max_key_length(
     )
     received = len("HMSG ") + len(read_prefix) + 1 + _UINT64_DIGITS + 1 + ack + sizes
     return MAX_CONTROL_LINE - max(sent, received)
+
+
+def validate_revision(revision: object, *, expected: bool = False) -> int:
+    """Return ``revision`` as an int if it is a valid one, else raise
+    :class:`InvalidRevisionError`.
+
+    A revision to read is a stream sequence, 1 to 2**64 - 1. An ``expected`` revision (the
+    compare-and-set of update, delete, purge) may also be 0: the key has no message yet.
+    """
+    if type(revision) is int and (0 if expected else 1) <= revision <= MAX_REVISION:
+        return revision
+    if isinstance(revision, bool) or not isinstance(revision, int):
+        raise InvalidRevisionError(revision, f"must be an int, not {type(revision).__name__}")
+    if revision > MAX_REVISION:
+        raise InvalidRevisionError(revision, "revisions are stream sequences, below 2**64")
+    if expected and revision < 0:
+        raise InvalidRevisionError(
+            revision, "an expected revision is 0 (no message yet) or a key's revision"
+        )
+    if revision < 1:
+        raise InvalidRevisionError(revision, "revisions start at 1")
+    return int(revision)  # an int subclass (an IntEnum, say) becomes a plain int
 
 
 def stream_name(bucket: str) -> str:

@@ -52,6 +52,7 @@ from natskv.kv._mapping import (
     operation_from_headers,
     parse_timestamp,
     validate_key,
+    validate_revision,
 )
 from natskv.kv._result import KVResult
 from natskv.kv._status import KVStatus
@@ -380,9 +381,10 @@ class KVStore:
         if codec is not None:
             return await self.with_codecs(codec).update(key, value, revision)
         validate_key(key, self._max_key)
+        expected = validate_revision(revision, expected=True)
         data = self._encode(value)
         return await self._publish(
-            key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}, int(revision)
+            key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected)}, expected
         )
 
     async def delete(self, key: str, *, revision: int | None = None, ttl: object = None) -> int:
@@ -392,7 +394,8 @@ class KVStore:
         validate_key(key, self._max_key)
         headers = _DEL_HEADERS
         if revision is not None:
-            headers = {KV_OPERATION: "DEL", EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}
+            revision = validate_revision(revision, expected=True)
+            headers = {KV_OPERATION: "DEL", EXPECTED_LAST_SUBJECT_SEQUENCE: str(revision)}
         return await self._publish(key, b"", headers, revision)
 
     async def purge(
@@ -409,7 +412,8 @@ class KVStore:
         validate_key(key, self._max_key)
         headers = {KV_OPERATION: "PURGE", NATS_ROLLUP: ROLLUP_SUBJECT}
         if revision is not None:
-            headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(int(revision))
+            revision = validate_revision(revision, expected=True)
+            headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(revision)
         if ttl is not None:
             headers[NATS_TTL] = self._ttl_header(ttl)
         return await self._publish(key, b"", headers, revision)
@@ -546,7 +550,7 @@ class KVStore:
             msg = await self._direct_request(self._direct_prefix + key)
             entry = self._direct_entry(msg, key, type, True)
         elif revision is not None:
-            entry = await self._at_revision(key, int(revision), type, consistent)
+            entry = await self._at_revision(key, validate_revision(revision), type, consistent)
         else:
             entry = await self._latest(key, type, consistent=consistent)
         if entry.operation is not KVOperation.PUT:
@@ -715,7 +719,7 @@ class KVStore:
 
     async def revert(self, key: str, revision: int) -> int:
         """Write the value ``key`` had at ``revision`` as its newest revision (CAS-safe)."""
-        old = await self.get_entry(key, revision=revision)
+        old = await self.get_entry(key, revision=validate_revision(revision))
         try:
             latest = (await self._latest(key, decode=False)).revision
         except KeyNotFoundError:
