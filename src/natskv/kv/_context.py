@@ -107,13 +107,15 @@ class KVContext:
             return await self.js.update_stream(body)
 
     async def update_store(
-        self, config: KVConfig, *, codecs: CodecRegistry | None = None
+        self, name_or_config: str | KVConfig, *, codecs: CodecRegistry | None = None
     ) -> KVStore:
-        """Change an existing bucket's configuration; raises :class:`BucketNotFoundError`.
+        """Change an existing bucket's configuration (a name: the default configuration);
+        raises :class:`BucketNotFoundError`.
 
         Settings the server cannot turn off once on (per-message TTL, which nats-py
         enables on every bucket it creates) are kept.
         """
+        config = self._as_config(name_or_config)
         body = await self._stream_config(config)
         with translate(config.bucket):
             current = await self.js.stream_info(body["name"])
@@ -122,9 +124,10 @@ class KVContext:
         return self._store(config.bucket, info, codecs)
 
     async def create_or_update_store(
-        self, config: KVConfig, *, codecs: CodecRegistry | None = None
+        self, name_or_config: str | KVConfig, *, codecs: CodecRegistry | None = None
     ) -> KVStore:
-        """Update the bucket if it exists, else create it."""
+        """Update the bucket if it exists, else create it (a name or a :class:`KVConfig`)."""
+        config = self._as_config(name_or_config)
         try:
             return await self.update_store(config, codecs=codecs)
         except BucketNotFoundError:
