@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from datetime import timedelta
@@ -63,6 +64,10 @@ if TYPE_CHECKING:
 __all__ = ["KVStore"]
 
 T = TypeVar("T")
+D = TypeVar("D")
+
+# get()'s default when none is given (None is a default one may give)
+_NO_DEFAULT: Any = object()
 
 # "NATS/1.0 " followed by a status code: a direct get that found nothing (404) or failed.
 _STATUS_PREFIX = b"NATS/1.0 "
@@ -71,13 +76,6 @@ _KV_OPERATION_B = KV_OPERATION.encode()
 _MARKER_REASON_B = MARKER_REASON.encode()
 _ENCODE_FAST = (bytes, bytearray)
 _DEL_HEADERS = {KV_OPERATION: "DEL"}
-
-
-def _refuse_ttl(operation: str) -> None:
-    raise TTLNotSupportedError(
-        f"per-key TTL is not allowed on {operation} (ADR-48): an older revision could come "
-        "back when the newest expires; use create(..., ttl=) or purge(..., ttl=)"
-    )
 
 
 class KVStore:
@@ -207,17 +205,13 @@ class KVStore:
                 raise
             raise mapped from exc
 
-    async def put(
-        self, key: str, value: Any, *, ttl: object = None, codec: Codec | None = None
-    ) -> int:
+    async def put(self, key: str, value: Any, *, codec: Codec | None = None) -> int:
         """Store ``value`` under ``key``; returns the new revision.
 
-        ``codec`` encodes this value instead of the bucket's registry. Per-key TTL is
-        refused here (ADR-48: an older revision could come back to life when the newest
-        one expires); use :meth:`create` or :meth:`purge` with ``ttl``.
+        ``codec`` encodes this value instead of the bucket's registry. There is no per-key
+        TTL here (ADR-48: an older revision could come back to life when the newest one
+        expires); :meth:`create` and :meth:`purge` take ``ttl``.
         """
-        if ttl is not None:
-            _refuse_ttl("put")
         if codec is not None:
             return await self.with_codecs(codec).put(key, value)
         validate_key(key, self._max_key)
@@ -372,12 +366,13 @@ class KVStore:
         value: Any,
         revision: int,
         *,
-        ttl: object = None,
         codec: Codec | None = None,
     ) -> int:
-        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`)."""
-        if ttl is not None:
-            _refuse_ttl("update")
+        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`).
+
+        ``revision`` 0 expects the key to have no message at all. No per-key TTL (see
+        :meth:`put`).
+        """
         if codec is not None:
             return await self.with_codecs(codec).update(key, value, revision)
         validate_key(key, self._max_key)
@@ -387,10 +382,11 @@ class KVStore:
             key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected)}, expected
         )
 
-    async def delete(self, key: str, *, revision: int | None = None, ttl: object = None) -> int:
-        """Write a delete marker (history is kept). With ``revision``, only if at that revision."""
-        if ttl is not None:
-            _refuse_ttl("delete")
+    async def delete(self, key: str, *, revision: int | None = None) -> int:
+        """Write a delete marker (history is kept). With ``revision``, only if at that revision.
+
+        No per-key TTL (see :meth:`put`); :meth:`purge` takes one for its marker.
+        """
         validate_key(key, self._max_key)
         headers = _DEL_HEADERS
         if revision is not None:
@@ -561,6 +557,25 @@ class KVStore:
     async def get(
         self,
         key: str,
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
+    ) -> bytes: ...
+    @overload
+    async def get(
+        self,
+        key: str,
+        *,
+        default: D,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
+    ) -> bytes | D: ...
+    @overload
+    async def get(
+        self,
+        key: str,
         type: type[T],
         *,
         revision: int | None = ...,
@@ -571,21 +586,28 @@ class KVStore:
     async def get(
         self,
         key: str,
+        type: type[T],
         *,
+        default: D,
         revision: int | None = ...,
         consistent: bool = ...,
         codec: Codec | None = ...,
-    ) -> bytes: ...
+    ) -> T | D: ...
     async def get(
         self,
         key: str,
         type: Any = bytes,
         *,
+        default: Any = _NO_DEFAULT,
         revision: int | None = None,
         consistent: bool = False,
         codec: Codec | None = None,
     ) -> Any:
-        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`)."""
+        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`).
+
+        With ``default``, a missing or deleted key (or revision) returns it instead of
+        raising :class:`KeyNotFoundError`, as ``dict.get`` and redis-py's ``get`` do.
+        """
         if revision is None and not consistent and codec is None and self._allow_direct:
             # The hot path: a plain value needs no header dict, timestamp or entry object;
             # headers are parsed only for a status reply or a marker (to raise properly).
@@ -613,13 +635,25 @@ class KVStore:
                     key=key,
                     revision=int(revision_text) if revision_text.isdigit() else 0,
                 )
-            entry = self._direct_entry(msg, key, type, True)
+            try:
+                entry = self._direct_entry(msg, key, type, True)
+            except KeyNotFoundError:
+                if default is _NO_DEFAULT:
+                    raise
+                return default
             if entry.operation is not KVOperation.PUT:
+                if default is not _NO_DEFAULT:
+                    return default
                 raise KeyDeletedError(key, entry.revision, entry.operation)
             return entry.value
-        entry = await self.get_entry(
-            key, type, revision=revision, consistent=consistent, codec=codec
-        )
+        try:
+            entry = await self.get_entry(
+                key, type, revision=revision, consistent=consistent, codec=codec
+            )
+        except KeyNotFoundError:
+            if default is _NO_DEFAULT:
+                raise
+            return default
         return entry.value
 
     # ------------------------------------------------------------------ watching and listing
@@ -685,6 +719,25 @@ class KVStore:
             async for entry in entries:
                 yield entry
 
+    @overload
+    async def get_many(
+        self,
+        keys: Iterable[str] | str,
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[bytes]]: ...
+    @overload
+    async def get_many(
+        self,
+        keys: Iterable[str] | str,
+        type: type[T],
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[T]]: ...
     async def get_many(
         self,
         keys: Iterable[str] | str,
@@ -726,6 +779,23 @@ class KVStore:
             latest = 0
         return await self.update(key, old.raw, latest)
 
+    @overload
+    async def update_with(
+        self,
+        key: str,
+        fn: Callable[[bytes | None], bytes | Awaitable[bytes]],
+        *,
+        retries: int = ...,
+    ) -> int: ...
+    @overload
+    async def update_with(
+        self,
+        key: str,
+        fn: Callable[[T | None], T | Awaitable[T]],
+        type: type[T],
+        *,
+        retries: int = ...,
+    ) -> int: ...
     async def update_with(
         self,
         key: str,
@@ -736,8 +806,9 @@ class KVStore:
     ) -> int:
         """Optimistic locking: ``fn(current value or None)`` -> new value, retried on conflict.
 
-        The read and the compare-and-set write repeat until no other writer got in
-        between (at most ``retries`` times, then the last conflict is raised).
+        ``fn`` may be a coroutine function. The read and the compare-and-set write repeat
+        until no other writer got in between (at most ``retries`` times, then the last
+        conflict is raised).
         """
         conflict: KeyValueError | None = None
         for _ in range(max(1, retries)):
@@ -750,7 +821,7 @@ class KVStore:
             else:
                 current, revision = entry.value, entry.revision
             new = fn(current)
-            if asyncio.iscoroutine(new):
+            if inspect.isawaitable(new):
                 new = await new
             try:
                 if revision == 0:
@@ -763,10 +834,19 @@ class KVStore:
 
     # ------------------------------------------------------------------ non-throwing forms
 
+    @overload
+    async def try_get_entry(
+        self, key: str, *, revision: int | None = ...
+    ) -> KVResult[KVEntry[bytes], KeyNotFoundError]: ...
+    @overload
+    async def try_get_entry(
+        self, key: str, type: type[T], *, revision: int | None = ...
+    ) -> KVResult[KVEntry[T], KeyNotFoundError]: ...
     async def try_get_entry(
         self, key: str, type: Any = bytes, *, revision: int | None = None
-    ) -> KVResult[KVEntry[Any]]:
-        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found."""
+    ) -> KVResult[KVEntry[Any], KeyNotFoundError]:
+        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found
+        (:class:`KeyDeletedError` included)."""
         try:
             return KVResult(await self.get_entry(key, type, revision=revision))
         except KeyNotFoundError as exc:
@@ -774,21 +854,25 @@ class KVStore:
 
     async def try_create(
         self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
-    ) -> KVResult[int]:
+    ) -> KVResult[int, KeyExistsError]:
         """:meth:`create` returning a :class:`KVResult` instead of raising KeyExistsError."""
         try:
             return KVResult(await self.create(key, value, ttl=ttl))
         except KeyExistsError as exc:
             return KVResult(error=exc)
 
-    async def try_update(self, key: str, value: Any, revision: int) -> KVResult[int]:
+    async def try_update(
+        self, key: str, value: Any, revision: int
+    ) -> KVResult[int, WrongRevisionError]:
         """:meth:`update` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         try:
             return KVResult(await self.update(key, value, revision))
         except WrongRevisionError as exc:
             return KVResult(error=exc)
 
-    async def try_delete(self, key: str, *, revision: int | None = None) -> KVResult[int]:
+    async def try_delete(
+        self, key: str, *, revision: int | None = None
+    ) -> KVResult[int, WrongRevisionError]:
         """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         try:
             return KVResult(await self.delete(key, revision=revision))
