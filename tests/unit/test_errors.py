@@ -119,3 +119,27 @@ def test_an_unknown_server_error_is_a_nats_error() -> None:
     assert type(err) is natskv.NatsError
     assert fatal is True
     assert "Something New" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("status_line", "cls", "err_code"),
+    [
+        (b"NATS/1.0 404 Message Not Found", errors.NoMessageFoundError, 10037),
+        (b"NATS/1.0 429 Too Many Requests", errors.TooManyRequestsError, 10167),
+        (b"NATS/1.0 408 Empty Request", APIError, 0),
+        (b"NATS/1.0 413 Too Many Results", APIError, 0),
+    ],
+)
+def test_direct_get_statuses_take_the_registered_classes(
+    status_line: bytes, cls: type[APIError], err_code: int
+) -> None:
+    from natskv.client import Msg
+    from natskv.jetstream import check_direct_status
+
+    msg = Msg("_INBOX.x", 1, None, b"", status_line + b"\r\n\r\n")
+    with pytest.raises(APIError) as info:
+        check_direct_status(msg)
+    assert type(info.value) is cls
+    assert info.value.code == msg.status
+    assert info.value.err_code == err_code
+    assert info.value.description == status_line.split(b" ", 2)[2].decode()

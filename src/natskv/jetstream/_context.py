@@ -21,6 +21,7 @@ from natskv.errors import (
     JetStreamNotEnabledError,
     NoMessageFoundError,
     NoRespondersError,
+    TooManyRequestsError,
     api_error_from,
 )
 from natskv.jetstream._models import (
@@ -83,14 +84,21 @@ def _msg_get_request(
     return {k: v for k, v in fields.items() if v is not None}
 
 
+# A Direct Get answers with a status line instead of an API error: the statuses that mean
+# what an err_code of the registry means, as that class (the others are plain APIErrors).
+_DIRECT_STATUS: dict[int, tuple[type[APIError], int]] = {
+    404: (NoMessageFoundError, 10037),
+    429: (TooManyRequestsError, 10167),
+}
+
+
 def check_direct_status(msg: Msg) -> None:
     """Raise for a direct-get status reply (404 not found, 408/413/429/412 errors)."""
     status = msg.status
     if status is None or status < 300:
         return
-    if status == 404:
-        raise NoMessageFoundError(404, 10037, msg.description or "no message found")
-    raise APIError(status, 0, msg.description or f"direct get failed with status {status}")
+    cls, err_code = _DIRECT_STATUS.get(status, (APIError, 0))
+    raise cls(status, err_code, msg.description or f"direct get failed with status {status}")
 
 
 class JetStream:

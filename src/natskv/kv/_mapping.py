@@ -125,12 +125,14 @@ def validate_bucket_name(name: object) -> str:
 
 
 def _too_long(text: str, max_length: int, what: str) -> InvalidKeyError:
-    return InvalidKeyError(
-        text,
-        f"{what} is {len(text)} characters long, over the {max_length} that fit in a "
-        f"{MAX_CONTROL_LINE}-byte NATS control line with this bucket's subject prefix, "
-        "reply inbox and sizes",
-    )
+    if max_length >= MAX_CONTROL_LINE:
+        room = f"a NATS control line holds {MAX_CONTROL_LINE} bytes"
+    else:
+        room = (
+            f"{max_length} fit in a {MAX_CONTROL_LINE}-byte NATS control line with the "
+            "bucket's subject prefix, a reply inbox and the sizes"
+        )
+    return InvalidKeyError(text, f"{what} is {len(text)} characters long; {room}")
 
 
 def validate_key(key: object, max_length: int = MAX_CONTROL_LINE) -> str:
