@@ -13,7 +13,13 @@ import pytest
 
 import natskv
 from natskv.client import Msg
-from natskv.errors import APIError, NoMessageFoundError, StreamNotFoundError
+from natskv.errors import (
+    APIError,
+    ConsumerNotFoundError,
+    NoMessageFoundError,
+    StreamNameInUseError,
+    StreamNotFoundError,
+)
 from natskv.jetstream import (
     AccountInfo,
     ConsumerConfig,
@@ -82,14 +88,20 @@ async def test_api_request_raises_api_error_with_server_fields(js: natskv.JetStr
     assert "stream not found" in err.description
 
 
-async def test_api_request_unmapped_error_is_plain_api_error(
+async def test_api_request_error_class_comes_from_the_code_registry(
     js: natskv.JetStream, stream: str
 ) -> None:
-    with pytest.raises(APIError) as ei:
+    with pytest.raises(ConsumerNotFoundError) as ei:
         await js.consumer_info(stream, "no-such-consumer")
-    assert type(ei.value) is APIError
+    assert isinstance(ei.value, APIError)
     assert ei.value.code == 404
     assert ei.value.err_code == 10014
+
+
+async def test_stream_name_in_use_has_its_own_class(js: natskv.JetStream, stream: str) -> None:
+    with pytest.raises(StreamNameInUseError) as ei:
+        await js.create_stream(_config(stream, max_msgs=7))
+    assert ei.value.err_code == 10058
 
 
 async def test_stream_info_of_missing_stream(js: natskv.JetStream) -> None:
@@ -523,3 +535,20 @@ async def test_batch_direct_get_fails_at_once_when_the_connection_closes(nats_ur
     with pytest.raises(natskv.ConnectionClosedError):
         await asyncio.wait_for(task, 5)
     assert got == []
+
+
+async def test_deletes_do_not_grow_the_reply_decoder_cache(js: natskv.JetStream) -> None:
+    # every reply type gets one cached msgspec decoder: a response class made per call
+    # would add one per delete, without bound
+    from natskv.jetstream import _context
+
+    sizes = []
+    for _ in range(5):
+        name = _name()
+        await js.create_stream(_config(name))
+        cfg = ConsumerConfig(name="c", deliver_subject=js.nc.new_inbox())
+        await js.create_consumer(name, cfg)
+        assert await js.delete_consumer(name, "c") is True
+        assert await js.delete_stream(name) is True
+        sizes.append(len(_context._decoders))
+    assert sizes == [sizes[0]] * 5

@@ -339,6 +339,26 @@ async def test_create_or_update_store(
     assert await updated.get("k") == b"v"
 
 
+async def test_update_and_create_or_update_take_a_bucket_name(
+    kv: natskv.KVContext, js: natskv.JetStream, cleanup: list[str]
+) -> None:
+    # with a name they raised AttributeError ('str' object has no attribute 'bucket')
+    name = _bucket()
+    cleanup.append(name)
+    created = await kv.create_or_update_store(name)
+    assert created.bucket == name
+    _assert_adr8_shape((await js.stream_info(f"KV_{name}")).config, name, history=1)
+    await created.put("k", b"v")
+    updated = await kv.update_store(name)
+    assert await updated.get("k") == b"v"
+    again = await kv.create_or_update_store(name)
+    assert await again.get("k") == b"v"
+    with pytest.raises(natskv.BucketNotFoundError):
+        await kv.update_store(_bucket())
+    with pytest.raises(natskv.InvalidBucketNameError):
+        await kv.update_store("not valid")
+
+
 # -- status -----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,6 +67,40 @@ async def test_get_many_with_a_wildcard_over_1024_keys_falls_back_to_a_scan(
     await store.put_many([(f"k{i}", b"x") for i in range(1500)])
     entries = await store.get_many(">")
     assert len(entries) == 1500
+
+
+async def test_get_with_a_default_for_missing_and_deleted_keys(store: natskv.KVStore) -> None:
+    assert await store.get("never", default=None) is None
+    assert await store.get("never", Counter, default=Counter(0)) == Counter(0)
+    rev = await store.put("k", b'{"n": 1}')
+    assert await store.get("k", default=None) == b'{"n": 1}'
+    assert await store.get("k", Counter, default=None) == Counter(1)
+    assert await store.get("k", revision=rev + 100, default=b"") == b""
+    await store.delete("k")
+    assert await store.get("k", default="gone") == "gone"
+    assert await store.get("k", Counter, default=None, consistent=True) is None
+    assert await store.get("k", revision=rev, default=None) == b'{"n": 1}'
+    await store.put("p", b"v")
+    await store.purge("p")
+    assert await store.get("p", default=0) == 0
+    # without a default they still raise
+    with pytest.raises(natskv.KeyDeletedError):
+        await store.get("k")
+    with pytest.raises(natskv.KeyNotFoundError):
+        await store.get("never")
+    # and a default is for the key, not for other failures
+    await store.put("bad", b"not json")
+    with pytest.raises(natskv.DecodeError):
+        await store.get("bad", Counter, default=None)
+
+
+async def test_get_with_a_default_still_raises_for_a_deleted_bucket(
+    kv: natskv.KVContext, bucket_name: str
+) -> None:
+    store = await kv.create_store(natskv.KVConfig(bucket=bucket_name, storage="memory"))
+    await kv.delete_store(bucket_name)
+    with pytest.raises(natskv.BucketNotFoundError):
+        await store.get("k", default=None)
 
 
 async def test_update_with_retries_until_no_conflict(store: natskv.KVStore) -> None:
@@ -164,17 +199,22 @@ async def test_purge_deletes_keeps_recent_markers(store: natskv.KVStore) -> None
 
 
 @pytest.mark.parametrize("operation", ["put", "update", "delete"])
-async def test_ttl_is_refused_on_put_update_and_delete(
+async def test_put_update_and_delete_have_no_ttl_parameter(
     nc: natskv.Connection, store: natskv.KVStore, operation: str
 ) -> None:
+    # ADR-48: no per-key TTL on these. The parameter existed only to be refused at run
+    # time; now it does not exist, so a type checker refuses it, and Python does
+    assert "ttl" not in inspect.signature(getattr(store, operation)).parameters
+    assert "ttl" in inspect.signature(store.create).parameters
+    assert "ttl" in inspect.signature(store.purge).parameters
     before = nc.msgs_out
-    with pytest.raises(natskv.TTLNotSupportedError):
+    with pytest.raises(TypeError, match="ttl"):
         if operation == "put":
-            await store.put("k", b"v", ttl=5)
+            await store.put("k", b"v", ttl=5)  # type: ignore[call-arg]
         elif operation == "update":
-            await store.update("k", b"v", 1, ttl=5)
+            await store.update("k", b"v", 1, ttl=5)  # type: ignore[call-arg]
         else:
-            await store.delete("k", ttl=5)
+            await store.delete("k", ttl=5)  # type: ignore[call-arg]
     assert nc.msgs_out == before
 
 

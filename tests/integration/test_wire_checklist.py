@@ -771,17 +771,18 @@ async def test_7_sub_second_ttl_is_rejected_before_sending(
 async def test_7_ttl_on_put_update_delete_is_rejected(
     kv: natskv.KVContext, nc: natskv.Connection, bucket_name: str, cleanup: list[str]
 ) -> None:
-    """Checklist 7.3 #7: put/update/delete refuse a TTL (ADR-48), even with limit markers."""
+    """Checklist 7.3 #7: put/update/delete refuse a TTL (ADR-48), even with limit markers:
+    they have no ttl parameter, so it is a type error before anything is sent."""
     cleanup.append(bucket_name)
     store = await kv.create_store(KVConfig(bucket=bucket_name, limit_marker_ttl=1))
     rev = await store.put("k", b"v")
     before = nc.msgs_out
-    with pytest.raises(natskv.TTLNotSupportedError):
-        await store.put("k", b"v", ttl=5)
-    with pytest.raises(natskv.TTLNotSupportedError):
-        await store.update("k", b"v", rev, ttl=5)
-    with pytest.raises(natskv.TTLNotSupportedError):
-        await store.delete("k", ttl=5)
+    with pytest.raises(TypeError, match="ttl"):
+        await store.put("k", b"v", ttl=5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="ttl"):
+        await store.update("k", b"v", rev, ttl=5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="ttl"):
+        await store.delete("k", ttl=5)  # type: ignore[call-arg]
     assert nc.msgs_out == before
     assert (await store.get_entry("k")).revision == rev
 

@@ -15,6 +15,7 @@ from natskv.errors import (
     InvalidBucketNameError,
     InvalidConfigError,
     InvalidKeyError,
+    InvalidRevisionError,
 )
 from natskv.kv._config import (
     KVConfig,
@@ -30,6 +31,7 @@ from natskv.kv._mapping import (
     KV_OPERATION,
     MARKER_REASON,
     MAX_BUCKET_NAME,
+    MAX_CONTROL_LINE,
     MAX_HISTORY,
     NATS_ROLLUP,
     NATS_TTL,
@@ -40,6 +42,7 @@ from natskv.kv._mapping import (
     is_kv_stream,
     key_subject,
     kv_config_from_stream,
+    max_key_length,
     operation_from_headers,
     parse_timestamp,
     parse_wrong_last_sequence,
@@ -50,6 +53,7 @@ from natskv.kv._mapping import (
     validate_bucket_name,
     validate_key,
     validate_key_filter,
+    validate_revision,
 )
 
 UTC = timezone.utc
@@ -129,6 +133,76 @@ def test_key_str_subclass_becomes_plain_str() -> None:
     out = validate_key(K("a.b"))
     assert out == "a.b"
     assert type(out) is str
+
+
+def _limit(bucket: str, api: str = "$JS.API", write_api: str = "") -> int:
+    read = f"$KV.{bucket}."
+    return max_key_length(
+        read_prefix=read,
+        write_prefix=write_api + read,
+        api_prefix=api,
+        stream=f"KV_{bucket}",
+        inbox_length=len("_INBOX.") + 22,
+    )
+
+
+def test_max_key_length_leaves_room_for_every_line_a_key_is_in() -> None:
+    limit = _limit("orders")
+    # the delivery line (an HMSG with the ack subject) is the longest with a short bucket
+    assert 3500 < limit < MAX_CONTROL_LINE - len("HMSG $KV.orders. 1 $JS.ACK.KV_orders.")
+    # the bucket name is twice in the delivery line (subject and ack subject)
+    assert _limit("o" * 252) == limit - 2 * (252 - len("orders"))
+    assert _limit("orders", api="$JS.hub.API", write_api="$JS.hub.API.") <= limit
+    assert _limit("orders", api="$JS." + "x" * 4000 + ".API") < 1
+
+
+def test_keys_and_filters_up_to_the_limit() -> None:
+    assert validate_key("k" * 100, 100) == "k" * 100
+    assert validate_key_filter("k." * 49 + ">", 100) == "k." * 49 + ">"
+    with pytest.raises(InvalidKeyError, match="101 characters long; 100 fit in") as info:
+        validate_key("k" * 101, 100)
+    assert "4096" in str(info.value)
+    assert len(str(info.value)) < 400  # the key itself is shown cut short
+    with pytest.raises(InvalidKeyError, match="101 characters"):
+        validate_key_filter("k." * 50 + "*", 100)
+    # without a bucket's limit, the control line itself
+    assert validate_key("k" * MAX_CONTROL_LINE)
+    with pytest.raises(InvalidKeyError, match="a NATS control line holds 4096 bytes"):
+        validate_key("k" * (MAX_CONTROL_LINE + 1))
+
+
+@pytest.mark.parametrize(
+    ("revision", "expected", "reason"),
+    [
+        (0, False, "start at 1"),
+        (-3, False, "start at 1"),
+        (-1, True, "expected revision is 0"),
+        (2**64, False, "below 2\\*\\*64"),
+        (2**64, True, "below 2\\*\\*64"),
+        (True, False, "not bool"),
+        (False, True, "not bool"),
+        (1.0, False, "not float"),
+        ("3", True, "not str"),
+        (None, False, "not NoneType"),
+    ],
+)
+def test_invalid_revisions(revision: object, expected: bool, reason: str) -> None:
+    with pytest.raises(InvalidRevisionError, match=reason) as info:
+        validate_revision(revision, expected=expected)
+    assert info.value.revision is revision
+    assert isinstance(info.value, ValueError)
+
+
+def test_valid_revisions() -> None:
+    assert validate_revision(1) == 1
+    assert validate_revision(2**64 - 1) == 2**64 - 1
+    assert validate_revision(0, expected=True) == 0
+
+    class Rev(int):
+        pass
+
+    out = validate_revision(Rev(7))
+    assert out == 7 and type(out) is int
 
 
 @pytest.mark.parametrize("name", ["a", "A-b_c", "ORDERS", "0", "x" * 252])

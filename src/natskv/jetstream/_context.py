@@ -21,6 +21,7 @@ from natskv.errors import (
     JetStreamNotEnabledError,
     NoMessageFoundError,
     NoRespondersError,
+    TooManyRequestsError,
     api_error_from,
 )
 from natskv.jetstream._models import (
@@ -32,6 +33,7 @@ from natskv.jetstream._models import (
     StreamListResponse,
     StreamNamesResponse,
     StreamPurgeResponse,
+    SuccessResponse,
 )
 
 __all__ = [
@@ -82,14 +84,21 @@ def _msg_get_request(
     return {k: v for k, v in fields.items() if v is not None}
 
 
+# A Direct Get answers with a status line instead of an API error: the statuses that mean
+# what an err_code of the registry means, as that class (the others are plain APIErrors).
+_DIRECT_STATUS: dict[int, tuple[type[APIError], int]] = {
+    404: (NoMessageFoundError, 10037),
+    429: (TooManyRequestsError, 10167),
+}
+
+
 def check_direct_status(msg: Msg) -> None:
     """Raise for a direct-get status reply (404 not found, 408/413/429/412 errors)."""
     status = msg.status
     if status is None or status < 300:
         return
-    if status == 404:
-        raise NoMessageFoundError(404, 10037, msg.description or "no message found")
-    raise APIError(status, 0, msg.description or f"direct get failed with status {status}")
+    cls, err_code = _DIRECT_STATUS.get(status, (APIError, 0))
+    raise cls(status, err_code, msg.description or f"direct get failed with status {status}")
 
 
 class JetStream:
@@ -144,8 +153,10 @@ class JetStream:
             )
         except NoRespondersError:
             raise JetStreamNotEnabledError(
+                503,
+                0,
                 f"no JetStream responders for {self.prefix}.{subject}: "
-                "JetStream is not enabled, or the domain is wrong"
+                "JetStream is not enabled, or the domain is wrong",
             ) from None
         return self.decode_reply(msg.data, response_type)
 
@@ -188,21 +199,25 @@ class JetStream:
         )
 
     async def stream_info(
-        self, name: str, *, subjects_filter: str | None = None, offset: int = 0
+        self,
+        name: str,
+        *,
+        subjects_filter: str | None = None,
+        offset: int = 0,
+        timeout: float | None = None,
     ) -> StreamInfo:
         """``STREAM.INFO``; with ``subjects_filter`` the state lists per-subject counts."""
         req: dict[str, Any] | None = None
         if subjects_filter is not None:
             req = {"subjects_filter": subjects_filter, "offset": offset}
-        return await self.api_request(f"STREAM.INFO.{name}", req, response_type=StreamInfo)
+        return await self.api_request(
+            f"STREAM.INFO.{name}", req, response_type=StreamInfo, timeout=timeout
+        )
 
     async def delete_stream(self, name: str) -> bool:
         """``STREAM.DELETE``."""
-
-        class _Resp(msgspec.Struct):
-            success: bool = False
-
-        return (await self.api_request(f"STREAM.DELETE.{name}", response_type=_Resp)).success
+        resp = await self.api_request(f"STREAM.DELETE.{name}", response_type=SuccessResponse)
+        return resp.success
 
     async def purge_stream(
         self,
@@ -459,13 +474,10 @@ class JetStream:
 
     async def delete_consumer(self, stream: str, name: str) -> bool:
         """Delete a consumer."""
-
-        class _Resp(msgspec.Struct):
-            success: bool = False
-
-        return (
-            await self.api_request(f"CONSUMER.DELETE.{stream}.{name}", response_type=_Resp)
-        ).success
+        resp = await self.api_request(
+            f"CONSUMER.DELETE.{stream}.{name}", response_type=SuccessResponse
+        )
+        return resp.success
 
     async def consumer_info(self, stream: str, name: str) -> ConsumerInfo:
         """A consumer's info."""

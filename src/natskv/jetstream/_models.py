@@ -30,6 +30,7 @@ __all__ = [
     "StreamPurgeResponse",
     "StreamSourceInfo",
     "StreamState",
+    "SuccessResponse",
     "parse_api_time",
 ]
 
@@ -157,6 +158,16 @@ class StreamListResponse(msgspec.Struct, omit_defaults=True):
 class StreamPurgeResponse(msgspec.Struct, omit_defaults=True):
     success: bool = False
     purged: int = 0
+
+
+class SuccessResponse(msgspec.Struct, omit_defaults=True):
+    """A reply that only says whether it worked (stream and consumer deletes).
+
+    One module-level type: the reply decoders are cached per type, so a class made per
+    call would grow that cache by one each time.
+    """
+
+    success: bool = False
 
 
 class SequenceInfo(msgspec.Struct, omit_defaults=True):

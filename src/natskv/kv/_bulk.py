@@ -17,9 +17,15 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from natskv.client import Msg
-from natskv.errors import APIError, KeyNotFoundError
+from natskv.errors import APIError, KeyNotFoundError, NoRespondersError
 from natskv.kv._entry import KVEntry, KVOperation
-from natskv.kv._mapping import NATS_SUBJECT, validate_key, validate_key_filter
+from natskv.kv._errors import recover_no_responders, translate
+from natskv.kv._mapping import (
+    NATS_SUBJECT,
+    validate_key,
+    validate_key_filter,
+    validate_revision,
+)
 
 if TYPE_CHECKING:
     from natskv.kv._store import KVStore
@@ -28,10 +34,30 @@ __all__ = ["get_many", "purge_deletes"]
 
 MULTI_LAST_LIMIT = 1024
 _TOO_MANY = 413
+# the rest of a multi_last request: {"multi_last":[],"batch":1024,"up_to_seq":N,"seq":N}
+_REQUEST_OVERHEAD = 128
 
 
 def _is_filter(key: str) -> bool:
     return "*" in key or ">" in key
+
+
+def _chunks(subjects: list[str], max_payload: int) -> list[list[str]]:
+    """``subjects`` in requests of at most 1024 whose JSON fits ``max_payload``."""
+    room = max_payload - _REQUEST_OVERHEAD
+    chunks: list[list[str]] = []
+    chunk: list[str] = []
+    size = 0
+    for subject in subjects:
+        cost = len(subject) + 3  # quoted, and a comma
+        if chunk and (len(chunk) == MULTI_LAST_LIMIT or size + cost > room):
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(subject)
+        size += cost
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 async def _multi_last(
@@ -67,27 +93,40 @@ async def get_many(
     up_to_revision: int | None,
     include_deleted: bool,
 ) -> dict[str, KVEntry[Any]]:
+    if up_to_revision is not None:
+        up_to_revision = validate_revision(up_to_revision)
     items = [keys] if isinstance(keys, str) else list(keys)
     subjects: list[str] = []
     wildcards: list[str] = []
     prefix = store._read_prefix
+    limit = store.max_key_length
     for item in items:
         if isinstance(item, str) and _is_filter(item):
-            subjects.append(prefix + validate_key_filter(item))
+            subjects.append(prefix + validate_key_filter(item, limit))
             wildcards.append(item)
         else:
-            subjects.append(prefix + validate_key(item))
+            subjects.append(prefix + validate_key(item, limit))
     result: dict[str, KVEntry[Any]] = {}
     if not subjects:
         return result
     if await store.js.api_level() < 1 or not store._allow_direct:
         return await _get_one_by_one(store, items, type_, up_to_revision, include_deleted)
-    msgs: list[Msg] = []
-    up_to = up_to_revision
+
+    chunks = _chunks(subjects, store.js.nc.max_payload)
+
+    async def fetch(timeout: float = 0.0) -> list[Msg]:
+        msgs: list[Msg] = []
+        up_to = up_to_revision
+        for chunk in chunks:
+            up_to = await _multi_last(store, chunk, up_to, msgs)
+        return msgs
+
     try:
-        for start in range(0, len(subjects), MULTI_LAST_LIMIT):
-            up_to = await _multi_last(
-                store, subjects[start : start + MULTI_LAST_LIMIT], up_to, msgs
+        try:
+            msgs = await fetch()
+        except NoRespondersError as exc:
+            msgs = await recover_no_responders(
+                store.js, store.bucket, fetch, cause=exc, timeout=store.js.timeout
             )
     except APIError as exc:
         if exc.code != _TOO_MANY or not wildcards:
@@ -143,14 +182,16 @@ async def _scan(
 
     policy = "last_per_subject" if up_to_revision is None else "all"
     result: dict[str, KVEntry[Any]] = {}
-    async with aclosing(iterate_entries(store, items, type_, deliver_policy=policy)) as entries:
-        async for entry in entries:
-            if up_to_revision is not None and entry.revision > up_to_revision:
-                continue
-            if include_deleted or entry.operation is KVOperation.PUT:
-                result[entry.key] = entry
-            else:
-                result.pop(entry.key, None)
+    scan = iterate_entries(store, items, type_, deliver_policy=policy)
+    with translate(store.bucket):
+        async with aclosing(scan) as entries:
+            async for entry in entries:
+                if up_to_revision is not None and entry.revision > up_to_revision:
+                    continue
+                if include_deleted or entry.operation is KVOperation.PUT:
+                    result[entry.key] = entry
+                else:
+                    result.pop(entry.key, None)
     return result
 
 
@@ -166,18 +207,22 @@ async def purge_deletes(store: KVStore, older_than: timedelta | None) -> int:
     threshold = older_than if older_than is not None else timedelta(minutes=30)
     now = datetime.now(timezone.utc)
     markers: list[KVEntry[Any]] = []
-    async for entry in iterate_entries(
+    scan = iterate_entries(
         store, (">",), bytes, deliver_policy="last_per_subject", headers_only=True
-    ):
-        if entry.operation is not KVOperation.PUT:
-            markers.append(entry)
-    count = 0
-    for entry in markers:
-        # Purge by sequence, not with keep=0: a value written after the scan has a higher
-        # sequence and survives (no race with a concurrent re-create).
-        upto = entry.revision + 1
-        if threshold > timedelta(0) and now - entry.created < threshold:
-            upto = entry.revision  # keep the recent marker so watchers still see the delete
-        await store.js.purge_stream(store.stream, subject=store._read_prefix + entry.key, seq=upto)
-        count += 1
+    )
+    with translate(store.bucket):
+        async with aclosing(scan) as entries:
+            async for entry in entries:
+                if entry.operation is not KVOperation.PUT:
+                    markers.append(entry)
+        count = 0
+        for entry in markers:
+            # Purge by sequence, not with keep=0: a value written after the scan has a
+            # higher sequence and survives (no race with a concurrent re-create).
+            upto = entry.revision + 1
+            if threshold > timedelta(0) and now - entry.created < threshold:
+                upto = entry.revision  # keep the recent marker: watchers still see the delete
+            subject = store._read_prefix + entry.key
+            await store.js.purge_stream(store.stream, subject=subject, seq=upto)
+            count += 1
     return count

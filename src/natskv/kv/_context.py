@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from natskv.errors import (
-    APIError,
     BadBucketError,
     BucketExistsError,
     BucketNotFoundError,
-    StreamNotFoundError,
+    StreamNameInUseError,
 )
 from natskv.jetstream import JetStream, StreamInfo
 from natskv.kv._codecs import DEFAULT_CODECS, CodecRegistry
 from natskv.kv._config import KVConfig
+from natskv.kv._errors import translate
 from natskv.kv._mapping import (
     is_kv_stream,
     stream_config,
@@ -27,7 +27,6 @@ from natskv.kv._store import KVStore
 
 __all__ = ["KVContext"]
 
-_NAME_IN_USE = 10058
 # Legacy buckets may differ in these; nats.go repairs them with an update.
 _REPAIRABLE = frozenset({"discard", "allow_direct"})
 # Filled in or managed by the server; never a reason to refuse a bucket.
@@ -91,43 +90,44 @@ class KVContext:
         body = await self._stream_config(config)
         try:
             info = await self.js.create_stream(body)
-        except APIError as exc:
-            if exc.err_code != _NAME_IN_USE:
-                raise
+        except StreamNameInUseError as exc:
             info = await self._repair_legacy(config, body, exc)
         return self._store(config.bucket, info, codecs)
 
     async def _repair_legacy(
-        self, config: KVConfig, body: dict[str, Any], conflict: APIError
+        self, config: KVConfig, body: dict[str, Any], conflict: StreamNameInUseError
     ) -> StreamInfo:
-        current = await self.js.stream_info(body["name"])
-        _keep_irreversible(body, current.config)
-        differs = _differences(body, current.config)
-        if differs:
-            raise BucketExistsError(config.bucket, "differs in " + ", ".join(differs)) from conflict
-        return await self.js.update_stream(body)
+        with translate(config.bucket):  # it may be deleted in between
+            current = await self.js.stream_info(body["name"])
+            _keep_irreversible(body, current.config)
+            differs = _differences(body, current.config)
+            if differs:
+                detail = "differs in " + ", ".join(differs)
+                raise BucketExistsError(config.bucket, detail) from conflict
+            return await self.js.update_stream(body)
 
     async def update_store(
-        self, config: KVConfig, *, codecs: CodecRegistry | None = None
+        self, name_or_config: str | KVConfig, *, codecs: CodecRegistry | None = None
     ) -> KVStore:
-        """Change an existing bucket's configuration; raises :class:`BucketNotFoundError`.
+        """Change an existing bucket's configuration (a name: the default configuration);
+        raises :class:`BucketNotFoundError`.
 
         Settings the server cannot turn off once on (per-message TTL, which nats-py
         enables on every bucket it creates) are kept.
         """
+        config = self._as_config(name_or_config)
         body = await self._stream_config(config)
-        try:
+        with translate(config.bucket):
             current = await self.js.stream_info(body["name"])
             _keep_irreversible(body, current.config)
             info = await self.js.update_stream(body)
-        except StreamNotFoundError:
-            raise BucketNotFoundError(config.bucket) from None
         return self._store(config.bucket, info, codecs)
 
     async def create_or_update_store(
-        self, config: KVConfig, *, codecs: CodecRegistry | None = None
+        self, name_or_config: str | KVConfig, *, codecs: CodecRegistry | None = None
     ) -> KVStore:
-        """Update the bucket if it exists, else create it."""
+        """Update the bucket if it exists, else create it (a name or a :class:`KVConfig`)."""
+        config = self._as_config(name_or_config)
         try:
             return await self.update_store(config, codecs=codecs)
         except BucketNotFoundError:
@@ -136,10 +136,8 @@ class KVContext:
     async def get_store(self, bucket: str, *, codecs: CodecRegistry | None = None) -> KVStore:
         """Open an existing bucket (:class:`BucketNotFoundError`, :class:`BadBucketError`)."""
         validate_bucket_name(bucket)
-        try:
+        with translate(bucket):
             info = await self.js.stream_info(stream_name(bucket))
-        except StreamNotFoundError:
-            raise BucketNotFoundError(bucket) from None
         if not is_kv_stream(info.config):
             raise BadBucketError(bucket, "its stream is not configured as a key-value bucket")
         return self._store(bucket, info, codecs)
@@ -147,10 +145,8 @@ class KVContext:
     async def delete_store(self, bucket: str) -> bool:
         """Delete a bucket and all its data; raises :class:`BucketNotFoundError`."""
         validate_bucket_name(bucket)
-        try:
+        with translate(bucket):
             return await self.js.delete_stream(stream_name(bucket))
-        except StreamNotFoundError:
-            raise BucketNotFoundError(bucket) from None
 
     async def store_names(self) -> AsyncIterator[str]:
         """The name of every bucket, mirrors included (paged on the server)."""

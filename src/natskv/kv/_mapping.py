@@ -18,6 +18,7 @@ from natskv.errors import (
     InvalidBucketNameError,
     InvalidConfigError,
     InvalidKeyError,
+    InvalidRevisionError,
 )
 from natskv.kv._entry import KVOperation
 
@@ -29,7 +30,9 @@ __all__ = [
     "KV_OPERATION",
     "MARKER_REASON",
     "MAX_BUCKET_NAME",
+    "MAX_CONTROL_LINE",
     "MAX_HISTORY",
+    "MAX_REVISION",
     "NATS_MSG_SIZE",
     "NATS_ROLLUP",
     "NATS_SEQUENCE",
@@ -46,6 +49,7 @@ __all__ = [
     "is_kv_stream",
     "key_subject",
     "kv_config_from_stream",
+    "max_key_length",
     "operation_from_headers",
     "parse_timestamp",
     "parse_wrong_last_sequence",
@@ -56,6 +60,7 @@ __all__ = [
     "validate_bucket_name",
     "validate_key",
     "validate_key_filter",
+    "validate_revision",
 ]
 
 STREAM_PREFIX = "KV_"
@@ -74,8 +79,13 @@ NATS_STREAM = "Nats-Stream"
 NATS_MSG_SIZE = "Nats-Msg-Size"
 
 MAX_HISTORY = 64
+# Revisions are stream sequences: uint64 on the server.
+MAX_REVISION = 2**64 - 1
 # Stream names are capped at 255 characters and the stream is "KV_" + bucket.
 MAX_BUCKET_NAME = 252
+# nats-server's default max_control_line (MAX_CONTROL_LINE_SIZE, server/const.go), and the
+# cap natskv's parser puts on every line it reads: a subject has to fit in one such line.
+MAX_CONTROL_LINE = 4096
 
 _RESERVED_METADATA_PREFIX = "_nats."
 _NS_PER_US = 1_000
@@ -114,18 +124,32 @@ def validate_bucket_name(name: object) -> str:
     return str.__str__(name)  # a str subclass (e.g. a str Enum) becomes a plain str
 
 
-def validate_key(key: object) -> str:
+def _too_long(text: str, max_length: int, what: str) -> InvalidKeyError:
+    if max_length >= MAX_CONTROL_LINE:
+        room = f"a NATS control line holds {MAX_CONTROL_LINE} bytes"
+    else:
+        room = (
+            f"{max_length} fit in a {MAX_CONTROL_LINE}-byte NATS control line with the "
+            "bucket's subject prefix, a reply inbox and the sizes"
+        )
+    return InvalidKeyError(text, f"{what} is {len(text)} characters long; {room}")
+
+
+def validate_key(key: object, max_length: int = MAX_CONTROL_LINE) -> str:
     """Return ``key`` if it is a valid key, else raise :class:`InvalidKeyError`.
 
     Keys are dot-separated tokens of ``A-Z a-z 0-9 - / _ =``: no empty token, so no
-    leading or trailing dot and no ``..`` (the nats.go rule).
+    leading or trailing dot and no ``..`` (the nats.go rule). ``max_length`` is the
+    longest key the bucket can send and receive (:func:`max_key_length`).
     """
-    if type(key) is str and _KEY_RE.fullmatch(key):
+    if type(key) is str and len(key) <= max_length and _KEY_RE.fullmatch(key):
         return key
     if not isinstance(key, str):
         raise InvalidKeyError(key, f"must be a str, not {type(key).__name__}")
     if not key:
         raise InvalidKeyError(key, "must not be empty")
+    if len(key) > max_length:
+        raise _too_long(key, max_length, "the key")
     if not _KEY_CHARS_RE.fullmatch(key):
         raise InvalidKeyError(key, "may only contain A-Z, a-z, 0-9, '-', '/', '_', '=' and '.'")
     if key[0] == "." or key[-1] == ".":
@@ -136,14 +160,19 @@ def validate_key(key: object) -> str:
     return str.__str__(key)
 
 
-def validate_key_filter(key_filter: object) -> str:
+def validate_key_filter(key_filter: object, max_length: int = MAX_CONTROL_LINE) -> str:
     """Return a valid watch/list key filter unchanged, else raise :class:`InvalidKeyError`.
 
     A filter is a key whose tokens may also be ``*`` (one whole token) and whose last token
     may be ``>``. Unlike nats.go's regex, ``a*b`` and ``a>`` are rejected: the server would
     treat them as literal characters, never as wildcards, so they are almost always a mistake.
+    ``max_length`` is as for :func:`validate_key`.
     """
-    if type(key_filter) is str and _FILTER_RE.fullmatch(key_filter):
+    if (
+        type(key_filter) is str
+        and len(key_filter) <= max_length
+        and _FILTER_RE.fullmatch(key_filter)
+    ):
         return key_filter
     if not isinstance(key_filter, str):
         raise InvalidKeyError(
@@ -151,6 +180,8 @@ def validate_key_filter(key_filter: object) -> str:
         )
     if not key_filter:
         raise InvalidKeyError(key_filter, "a key filter must not be empty")
+    if len(key_filter) > max_length:
+        raise _too_long(key_filter, max_length, "the key filter")
     if _FILTER_RE.fullmatch(key_filter):
         return str.__str__(key_filter)
     if key_filter[0] == "." or key_filter[-1] == ".":
@@ -164,6 +195,75 @@ def validate_key_filter(key_filter: object) -> str:
     else:
         reason = "a key filter may only contain A-Z, a-z, 0-9, '-', '/', '_', '=', '.', '*' and '>'"
     raise InvalidKeyError(key_filter, reason)
+
+
+# Digits of the numbers in a protocol line: a message size (nats-server caps max_payload
+# at 64 MiB, 8 digits) and any uint64 (sequences, counts, sids, request tokens).
+_SIZE_DIGITS = 8
+_UINT64_DIGITS = 20
+# An ordered consumer's name is a NUID.
+_CONSUMER_NAME = 22
+# The v2 ack subject inserts a domain and an account hash: room for two 64-byte tokens.
+_ACK_EXTRA_TOKENS = 2 * 65
+
+
+def max_key_length(
+    *, read_prefix: str, write_prefix: str, api_prefix: str, stream: str, inbox_length: int
+) -> int:
+    """The longest key whose every protocol line fits :data:`MAX_CONTROL_LINE` bytes.
+
+    A key appears in lines natskv sends and in one it receives:
+
+    * ``HPUB <write_prefix><key> <reply> <header size> <total size>`` (a write),
+      ``PUB <api>.DIRECT.GET.<stream>.<read_prefix><key> <reply> <size>`` (a Direct Get)
+      and ``PUB <api>.CONSUMER.CREATE.<stream>.<name>.<read_prefix><key> ...`` (a watcher
+      of one key). The reply is an inbox (``inbox_length`` characters) and ``.<token>``.
+      nats-server refuses a longer line with ``maximum control line exceeded`` and closes
+      the connection.
+    * ``HMSG <read_prefix><key> <sid> $JS.ACK.<stream>.<consumer>.<5 numbers> <sizes>``: a
+      watcher's (and keys() and history()'s) delivery, which natskv's parser caps alike.
+
+    Keys are ASCII (see :func:`validate_key`), so characters are bytes. Zero or less means
+    that no key fits these prefixes.
+    """
+    direct = f"{api_prefix}.DIRECT.GET.{stream}.{read_prefix}"
+    consumer = f"{api_prefix}.CONSUMER.CREATE.{stream}.{'c' * _CONSUMER_NAME}.{read_prefix}"
+    reply = inbox_length + 1 + _UINT64_DIGITS
+    sizes = 2 * (1 + _SIZE_DIGITS)
+    longest = max(len(write_prefix), len(direct), len(consumer))
+    sent = len("HPUB ") + longest + 1 + reply + sizes
+    ack = (
+        len("$JS.ACK.")
+        + _ACK_EXTRA_TOKENS
+        + len(stream)
+        + 1
+        + _CONSUMER_NAME
+        + 5 * (1 + _UINT64_DIGITS)
+    )
+    received = len("HMSG ") + len(read_prefix) + 1 + _UINT64_DIGITS + 1 + ack + sizes
+    return MAX_CONTROL_LINE - max(sent, received)
+
+
+def validate_revision(revision: object, *, expected: bool = False) -> int:
+    """Return ``revision`` as an int if it is a valid one, else raise
+    :class:`InvalidRevisionError`.
+
+    A revision to read is a stream sequence, 1 to 2**64 - 1. An ``expected`` revision (the
+    compare-and-set of update, delete, purge) may also be 0: the key has no message yet.
+    """
+    if type(revision) is int and (0 if expected else 1) <= revision <= MAX_REVISION:
+        return revision
+    if isinstance(revision, bool) or not isinstance(revision, int):
+        raise InvalidRevisionError(revision, f"must be an int, not {type(revision).__name__}")
+    if revision > MAX_REVISION:
+        raise InvalidRevisionError(revision, "revisions are stream sequences, below 2**64")
+    if expected and revision < 0:
+        raise InvalidRevisionError(
+            revision, "an expected revision is 0 (no message yet) or a key's revision"
+        )
+    if revision < 1:
+        raise InvalidRevisionError(revision, "revisions start at 1")
+    return int(revision)  # an int subclass (an IntEnum, say) becomes a plain int
 
 
 def stream_name(bucket: str) -> str:

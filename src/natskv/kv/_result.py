@@ -9,18 +9,21 @@ from natskv.errors import KeyValueError
 __all__ = ["KVResult"]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=KeyValueError)
 
 
-class KVResult(Generic[T]):
+class KVResult(Generic[T, E]):
     """Either a ``value`` (``ok``) or the expected ``error`` of a ``try_*`` call.
 
-    Only the outcomes a caller plans for (key missing or deleted, key exists, wrong
-    revision) are returned as errors; anything else (connection lost, bad input) raises.
+    Only the outcome a caller plans for is returned as the error, and ``E`` says which:
+    ``try_get_entry`` a :class:`KeyNotFoundError` (or its :class:`KeyDeletedError`),
+    ``try_create`` a :class:`KeyExistsError`, ``try_update`` and ``try_delete`` a
+    :class:`WrongRevisionError`. Anything else (connection lost, bad input) raises.
     """
 
     __slots__ = ("_error", "_value")
 
-    def __init__(self, value: T | None = None, error: KeyValueError | None = None) -> None:
+    def __init__(self, value: T | None = None, error: E | None = None) -> None:
         self._value = value
         self._error = error
 
@@ -30,7 +33,7 @@ class KVResult(Generic[T]):
         return self._error is None
 
     @property
-    def error(self) -> KeyValueError | None:
+    def error(self) -> E | None:
         """The expected failure, or ``None``."""
         return self._error
 

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from natskv.client import Msg
 from natskv.errors import (
     APIError,
-    BucketNotFoundError,
-    ConnectionClosedError,
+    InvalidBucketNameError,
     KeyDeletedError,
     KeyExistsError,
     KeyNotFoundError,
     KeyValueError,
     MaxPayloadError,
-    NoMessageFoundError,
     NoRespondersError,
-    StreamNotFoundError,
-    TimeoutError,
     TTLNotSupportedError,
     ValueTooLargeError,
     WrongRevisionError,
@@ -37,10 +34,12 @@ from natskv.jetstream import JetStream, StoredMessage, check_direct_status
 from natskv.kv._bucket import Bucket, Decoder, decoder_for
 from natskv.kv._codecs import Codec, CodecRegistry, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._errors import kv_error, recover_no_responders, translate
 from natskv.kv._mapping import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
     MARKER_REASON,
+    MAX_CONTROL_LINE,
     NATS_ROLLUP,
     NATS_SEQUENCE,
     NATS_SUBJECT,
@@ -48,10 +47,11 @@ from natskv.kv._mapping import (
     NATS_TTL,
     ROLLUP_SUBJECT,
     format_ttl,
+    max_key_length,
     operation_from_headers,
     parse_timestamp,
-    parse_wrong_last_sequence,
     validate_key,
+    validate_revision,
 )
 from natskv.kv._result import KVResult
 from natskv.kv._status import KVStatus
@@ -62,23 +62,17 @@ if TYPE_CHECKING:
 __all__ = ["KVStore"]
 
 T = TypeVar("T")
+D = TypeVar("D")
 
-_WRONG_SEQ = (10071, 10164)
+# get()'s default when none is given (None is a default one may give)
+_NO_DEFAULT: Any = object()
+
 # "NATS/1.0 " followed by a status code: a direct get that found nothing (404) or failed.
 _STATUS_PREFIX = b"NATS/1.0 "
-_NO_RESPONDERS = b"NATS/1.0 503"
 _KV_OPERATION_B = KV_OPERATION.encode()
 _MARKER_REASON_B = MARKER_REASON.encode()
-_TOO_LARGE = 10054
 _ENCODE_FAST = (bytes, bytearray)
 _DEL_HEADERS = {KV_OPERATION: "DEL"}
-
-
-def _refuse_ttl(operation: str) -> None:
-    raise TTLNotSupportedError(
-        f"per-key TTL is not allowed on {operation} (ADR-48): an older revision could come "
-        "back when the newest expires; use create(..., ttl=) or purge(..., ttl=)"
-    )
 
 
 class KVStore:
@@ -107,9 +101,32 @@ class KVStore:
         self._write_prefix = desc.write_prefix
         self._direct_prefix = desc.direct_prefix
         self._timeout = js.timeout
+        self._max_key = max_key_length(
+            read_prefix=desc.read_prefix,
+            write_prefix=desc.write_prefix,
+            api_prefix=js.prefix,
+            stream=desc.stream,
+            inbox_length=len(js.nc.new_inbox()),
+        )
+        if self._max_key < 1:
+            raise InvalidBucketNameError(
+                bucket,
+                f"its subjects (with API prefix {js.prefix!r}) leave no room for a key in a "
+                f"{MAX_CONTROL_LINE}-byte NATS control line",
+            )
 
     def __repr__(self) -> str:
         return f"<KVStore bucket={self.bucket!r}>"
+
+    @property
+    def max_key_length(self) -> int:
+        """The longest key this bucket takes (longer ones raise :class:`InvalidKeyError`).
+
+        Every subject made of a key has to fit a NATS control line (4096 bytes) with the
+        bucket's prefixes, a reply inbox and the sizes: about 3,700 characters for a
+        short bucket name.
+        """
+        return self._max_key
 
     @property
     def codecs(self) -> CodecRegistry:
@@ -152,57 +169,57 @@ class KVStore:
     async def _publish(
         self, key: str, data: bytes, headers: dict[str, str] | None, expected: int | None = None
     ) -> int:
+        subject = self._write_prefix + key
         try:
             msg = await self._nc.request_future(
-                self._write_prefix + key, data, headers=headers, timeout=self._timeout, checked=True
+                subject, data, headers=headers, timeout=self._timeout, checked=True
             )
-        except (NoRespondersError, MaxPayloadError) as exc:
-            raise self._write_error(exc, key) from exc
+        except NoRespondersError as exc:
+            msg = await self._recover(exc, subject, data, headers)
+        except MaxPayloadError as exc:
+            raise kv_error(exc, self.bucket, key) from exc
         return self._ack(msg, key, expected)
 
-    def _write_error(self, exc: Exception, key: str) -> Exception:
-        if isinstance(exc, NoRespondersError):
-            return BucketNotFoundError(self.bucket)
-        if isinstance(exc, ValueTooLargeError):
-            return exc
-        # _encode checked the value alone; with the header block it may still not fit
-        return ValueTooLargeError(f"value for key {key!r}: {exc}")
+    def _recover(
+        self, exc: NoRespondersError, subject: str, payload: bytes, headers: dict[str, str] | None
+    ) -> Awaitable[Msg]:
+        """The reply of a request that met no responders, retried (see ``kv._errors``)."""
+        request = self._nc.request
+
+        def attempt(timeout: float) -> Awaitable[Msg]:
+            return request(subject, payload, headers=headers, timeout=timeout)
+
+        return recover_no_responders(
+            self._js, self.bucket, attempt, cause=exc, timeout=self._timeout, subject=subject
+        )
 
     def _ack(self, msg: Msg | bytes, key: str, expected: int | None) -> int:
         try:
             return JetStream.pub_ack(msg).seq
         except APIError as exc:
-            if exc.err_code in _WRONG_SEQ:
-                raise WrongRevisionError(
-                    key, expected, parse_wrong_last_sequence(exc.description)
-                ) from exc
-            if exc.err_code == _TOO_LARGE:
-                raise ValueTooLargeError(
-                    f"value for key {key!r} exceeds the bucket's max value size"
-                ) from exc
-            raise
+            mapped = kv_error(exc, self.bucket, key, expected=expected)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
-    async def put(
-        self, key: str, value: Any, *, ttl: object = None, codec: Codec | None = None
-    ) -> int:
+    async def put(self, key: str, value: Any, *, codec: Codec | None = None) -> int:
         """Store ``value`` under ``key``; returns the new revision.
 
-        ``codec`` encodes this value instead of the bucket's registry. Per-key TTL is
-        refused here (ADR-48: an older revision could come back to life when the newest
-        one expires); use :meth:`create` or :meth:`purge` with ``ttl``.
+        ``codec`` encodes this value instead of the bucket's registry. There is no per-key
+        TTL here (ADR-48: an older revision could come back to life when the newest one
+        expires); :meth:`create` and :meth:`purge` take ``ttl``.
         """
-        if ttl is not None:
-            _refuse_ttl("put")
         if codec is not None:
             return await self.with_codecs(codec).put(key, value)
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
-        try:  # _publish inlined: put is the hot write path
-            msg = await self._nc.request_future(
-                self._write_prefix + key, data, timeout=self._timeout, checked=True
-            )
-        except (NoRespondersError, MaxPayloadError) as exc:
-            raise self._write_error(exc, key) from exc
+        subject = self._write_prefix + key
+        try:  # _publish without its coroutine: put is the hot write path
+            msg = await self._nc.request_future(subject, data, timeout=self._timeout, checked=True)
+        except NoRespondersError as exc:
+            msg = await self._recover(exc, subject, data, None)
+        except MaxPayloadError as exc:
+            raise kv_error(exc, self.bucket, key) from exc
         seq = JetStream.pub_ack_seq(msg.data)
         return seq if seq > 0 else self._ack(msg, key, None)
 
@@ -212,16 +229,22 @@ class KVStore:
         Many ``put_nowait`` calls issued together leave in one socket write; await the
         results (e.g. with ``asyncio.gather``) to learn each revision or error.
         """
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
-        token, fut = self._nc.request_nowait(self._write_prefix + key, data, timeout=self._timeout)
-        return self._finish_put(token, fut, key)
-
-    async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str) -> int:
         try:
-            msg = await self._nc.await_reply(token, fut, self._write_prefix + key)
+            token, fut = self._nc.request_nowait(
+                self._write_prefix + key, data, timeout=self._timeout
+            )
+        except MaxPayloadError as exc:
+            raise kv_error(exc, self.bucket, key) from exc
+        return self._finish_put(token, fut, key, data)
+
+    async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str, data: bytes) -> int:
+        subject = self._write_prefix + key
+        try:
+            msg = await self._nc.await_reply(token, fut, subject)
         except NoRespondersError as exc:
-            raise self._write_error(exc, key) from exc
+            msg = await self._recover(exc, subject, data, None)
         return self._ack(msg, key, None)
 
     async def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
@@ -231,62 +254,9 @@ class KVStore:
         revisions come in the order of ``items``; the first failed put (in that order)
         raises its error, and puts sent after it may have been stored.
         """
-        if window < 1:
-            raise ValueError("window must be at least 1")
-        keys: list[str] = []
-        payloads: list[bytes] = []
-        for key, value in items:
-            validate_key(key)
-            keys.append(key)
-            payloads.append(self._encode(value))
-        results: list[int] = []
-        n = len(keys)
-        if not n:
-            return results
-        nc = self._nc
-        prefix = self._write_prefix
-        subjects = [prefix + key for key in keys]
-        # One reply handler for the whole batch and no future or deadline per put: the
-        # acks are filed by index straight from the reader, this coroutine wakes once per
-        # refill of half the window (so the server never idles), and the acks that came
-        # are decoded together.
-        acks = _AckWindow(n)
-        reply_prefix, close = nc.open_reply_stream(
-            acks.on_reply, many_subjects=True, on_close=acks.on_close
-        )
-        acks.prefix_len = len(reply_prefix)
-        refill = max(1, window // 2)
-        got = acks.acks
-        sent = done = 0
-        try:
-            while done < n:
-                limit = min(n, acks.received + window)
-                if sent < limit:
-                    replies = [f"{reply_prefix}{i}" for i in range(sent, limit)]
-                    nc.publish_many(
-                        zip(subjects[sent:limit], payloads[sent:limit], replies, strict=True),
-                        checked=True,
-                    )
-                    sent = limit
-                await acks.wait(n if sent == n else sent - refill + 1, self._timeout, self, done)
-                try:
-                    end = got.index(None, done)
-                except ValueError:
-                    end = n
-                taken = cast("list[bytes]", got[done:end])
-                got[done:end] = [b""] * (end - done)  # frees the replies; duplicates ignored
-                decoded = JetStream.pub_acks(taken)
-                if decoded is not None:
-                    results.extend([ack.seq for ack in decoded])
-                else:
-                    for i, data in enumerate(taken, done):
-                        if not data and i in acks.no_responders:
-                            raise BucketNotFoundError(self.bucket)
-                        results.append(self._ack(data, keys[i], None))
-                done = end
-        finally:
-            close()
-        return results
+        from natskv.kv._put_many import put_many
+
+        return await put_many(self, items, window)
 
     async def create(
         self,
@@ -304,7 +274,7 @@ class KVStore:
         """
         if codec is not None:
             return await self.with_codecs(codec).create(key, value, ttl=ttl)
-        validate_key(key)
+        validate_key(key, self._max_key)
         data = self._encode(value)
         headers = {EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}
         if ttl is not None:
@@ -336,28 +306,32 @@ class KVStore:
         value: Any,
         revision: int,
         *,
-        ttl: object = None,
         codec: Codec | None = None,
     ) -> int:
-        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`)."""
-        if ttl is not None:
-            _refuse_ttl("update")
+        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`).
+
+        ``revision`` 0 expects the key to have no message at all. No per-key TTL (see
+        :meth:`put`).
+        """
         if codec is not None:
             return await self.with_codecs(codec).update(key, value, revision)
-        validate_key(key)
+        validate_key(key, self._max_key)
+        expected = validate_revision(revision, expected=True)
         data = self._encode(value)
         return await self._publish(
-            key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}, int(revision)
+            key, data, {EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected)}, expected
         )
 
-    async def delete(self, key: str, *, revision: int | None = None, ttl: object = None) -> int:
-        """Write a delete marker (history is kept). With ``revision``, only if at that revision."""
-        if ttl is not None:
-            _refuse_ttl("delete")
-        validate_key(key)
+    async def delete(self, key: str, *, revision: int | None = None) -> int:
+        """Write a delete marker (history is kept). With ``revision``, only if at that revision.
+
+        No per-key TTL (see :meth:`put`); :meth:`purge` takes one for its marker.
+        """
+        validate_key(key, self._max_key)
         headers = _DEL_HEADERS
         if revision is not None:
-            headers = {KV_OPERATION: "DEL", EXPECTED_LAST_SUBJECT_SEQUENCE: str(int(revision))}
+            revision = validate_revision(revision, expected=True)
+            headers = {KV_OPERATION: "DEL", EXPECTED_LAST_SUBJECT_SEQUENCE: str(revision)}
         return await self._publish(key, b"", headers, revision)
 
     async def purge(
@@ -371,10 +345,11 @@ class KVStore:
 
         ``ttl`` removes the marker itself after that time (buckets with limit markers).
         """
-        validate_key(key)
+        validate_key(key, self._max_key)
         headers = {KV_OPERATION: "PURGE", NATS_ROLLUP: ROLLUP_SUBJECT}
         if revision is not None:
-            headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(int(revision))
+            revision = validate_revision(revision, expected=True)
+            headers[EXPECTED_LAST_SUBJECT_SEQUENCE] = str(revision)
         if ttl is not None:
             headers[NATS_TTL] = self._ttl_header(ttl)
         return await self._publish(key, b"", headers, revision)
@@ -425,44 +400,43 @@ class KVStore:
 
     def _direct_entry(self, msg: Msg, key: str, type_: Any, decode: bool) -> KVEntry[Any]:
         if msg.raw_headers is not None and not msg.data and msg.status:
-            try:
+            with translate(self.bucket, key):
                 check_direct_status(msg)
-            except NoMessageFoundError:
-                raise KeyNotFoundError(key) from None
         return self._entry(msg, key, type_, decode)
 
-    async def _direct_get(self, key: str) -> Msg:
+    async def _direct_request(self, subject: str, payload: bytes = b"") -> Msg:
+        """A Direct Get (a request any replica answers), recovered after no responders."""
         try:
-            return await self._nc.request(self._direct_prefix + key, b"", timeout=self._timeout)
-        except NoRespondersError:
-            raise BucketNotFoundError(self.bucket) from None
+            return await self._nc.request_future(
+                subject, payload, timeout=self._timeout, checked=True
+            )
+        except NoRespondersError as exc:
+            return await self._recover(exc, subject, payload, None)
 
     async def _latest(
         self, key: str, type_: Any = bytes, *, decode: bool = True, consistent: bool = False
     ) -> KVEntry[Any]:
         if consistent or not self._allow_direct:
-            try:
+            with translate(self.bucket, key):
                 sm = await self._js.get_msg(self.stream, last_by_subj=self._read_prefix + key)
-            except NoMessageFoundError:
-                raise KeyNotFoundError(key) from None
-            except StreamNotFoundError:
-                raise BucketNotFoundError(self.bucket) from None
             return self._stored_entry(sm, key, type_)
-        return self._direct_entry(await self._direct_get(key), key, type_, decode)
+        msg = await self._direct_request(self._direct_prefix + key)
+        return self._direct_entry(msg, key, type_, decode)
 
     async def _at_revision(
         self, key: str, revision: int, type_: Any, consistent: bool
     ) -> KVEntry[Any]:
         subject = self._read_prefix + key
-        try:
+        with translate(self.bucket, key, revision=revision):
             if consistent or not self._allow_direct:
                 sm = await self._js.get_msg(self.stream, seq=revision)
                 if sm.subject != subject:
                     raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
                 return self._stored_entry(sm, key, type_)
-            msg = await self._js.direct_get(self.stream, seq=revision)
-        except NoMessageFoundError:
-            raise KeyNotFoundError(key, f"key {key!r} has no revision {revision}") from None
+            msg = await self._direct_request(
+                self._js.direct_subject(self.stream), b'{"seq":%d}' % revision
+            )
+            check_direct_status(msg)
         if msg.headers.get(NATS_SUBJECT) != subject:
             raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
         return self._entry(msg, key, type_, True)
@@ -506,18 +480,38 @@ class KVStore:
             return await self.with_codecs(codec).get_entry(
                 key, type, revision=revision, consistent=consistent
             )
-        validate_key(key)
+        validate_key(key, self._max_key)
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
-            entry = self._direct_entry(await self._direct_get(key), key, type, True)
+            msg = await self._direct_request(self._direct_prefix + key)
+            entry = self._direct_entry(msg, key, type, True)
         elif revision is not None:
-            entry = await self._at_revision(key, int(revision), type, consistent)
+            entry = await self._at_revision(key, validate_revision(revision), type, consistent)
         else:
             entry = await self._latest(key, type, consistent=consistent)
         if entry.operation is not KVOperation.PUT:
             raise KeyDeletedError(key, entry.revision, entry.operation)
         return entry
 
+    @overload
+    async def get(
+        self,
+        key: str,
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
+    ) -> bytes: ...
+    @overload
+    async def get(
+        self,
+        key: str,
+        *,
+        default: D,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
+    ) -> bytes | D: ...
     @overload
     async def get(
         self,
@@ -532,31 +526,39 @@ class KVStore:
     async def get(
         self,
         key: str,
+        type: type[T],
         *,
+        default: D,
         revision: int | None = ...,
         consistent: bool = ...,
         codec: Codec | None = ...,
-    ) -> bytes: ...
+    ) -> T | D: ...
     async def get(
         self,
         key: str,
         type: Any = bytes,
         *,
+        default: Any = _NO_DEFAULT,
         revision: int | None = None,
         consistent: bool = False,
         codec: Codec | None = None,
     ) -> Any:
-        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`)."""
+        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`).
+
+        With ``default``, a missing or deleted key (or revision) returns it instead of
+        raising :class:`KeyNotFoundError`, as ``dict.get`` and redis-py's ``get`` do.
+        """
         if revision is None and not consistent and codec is None and self._allow_direct:
             # The hot path: a plain value needs no header dict, timestamp or entry object;
             # headers are parsed only for a status reply or a marker (to raise properly).
-            validate_key(key)
+            validate_key(key, self._max_key)
+            subject = self._direct_prefix + key
             try:
                 msg = await self._nc.request_future(
-                    self._direct_prefix + key, b"", timeout=self._timeout, checked=True
+                    subject, b"", timeout=self._timeout, checked=True
                 )
-            except NoRespondersError:
-                raise BucketNotFoundError(self.bucket) from None
+            except NoRespondersError as exc:
+                msg = await self._recover(exc, subject, b"", None)
             raw = msg.raw_headers
             if raw is None or not (
                 raw.startswith(_STATUS_PREFIX) or _KV_OPERATION_B in raw or _MARKER_REASON_B in raw
@@ -573,13 +575,25 @@ class KVStore:
                     key=key,
                     revision=int(revision_text) if revision_text.isdigit() else 0,
                 )
-            entry = self._direct_entry(msg, key, type, True)
+            try:
+                entry = self._direct_entry(msg, key, type, True)
+            except KeyNotFoundError:
+                if default is _NO_DEFAULT:
+                    raise
+                return default
             if entry.operation is not KVOperation.PUT:
+                if default is not _NO_DEFAULT:
+                    return default
                 raise KeyDeletedError(key, entry.revision, entry.operation)
             return entry.value
-        entry = await self.get_entry(
-            key, type, revision=revision, consistent=consistent, codec=codec
-        )
+        try:
+            entry = await self.get_entry(
+                key, type, revision=revision, consistent=consistent, codec=codec
+            )
+        except KeyNotFoundError:
+            if default is _NO_DEFAULT:
+                raise
+            return default
         return entry.value
 
     # ------------------------------------------------------------------ watching and listing
@@ -645,6 +659,25 @@ class KVStore:
             async for entry in entries:
                 yield entry
 
+    @overload
+    async def get_many(
+        self,
+        keys: Iterable[str] | str,
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[bytes]]: ...
+    @overload
+    async def get_many(
+        self,
+        keys: Iterable[str] | str,
+        type: type[T],
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[T]]: ...
     async def get_many(
         self,
         keys: Iterable[str] | str,
@@ -679,13 +712,30 @@ class KVStore:
 
     async def revert(self, key: str, revision: int) -> int:
         """Write the value ``key`` had at ``revision`` as its newest revision (CAS-safe)."""
-        old = await self.get_entry(key, revision=revision)
+        old = await self.get_entry(key, revision=validate_revision(revision))
         try:
             latest = (await self._latest(key, decode=False)).revision
         except KeyNotFoundError:
             latest = 0
         return await self.update(key, old.raw, latest)
 
+    @overload
+    async def update_with(
+        self,
+        key: str,
+        fn: Callable[[bytes | None], bytes | Awaitable[bytes]],
+        *,
+        retries: int = ...,
+    ) -> int: ...
+    @overload
+    async def update_with(
+        self,
+        key: str,
+        fn: Callable[[T | None], T | Awaitable[T]],
+        type: type[T],
+        *,
+        retries: int = ...,
+    ) -> int: ...
     async def update_with(
         self,
         key: str,
@@ -696,8 +746,9 @@ class KVStore:
     ) -> int:
         """Optimistic locking: ``fn(current value or None)`` -> new value, retried on conflict.
 
-        The read and the compare-and-set write repeat until no other writer got in
-        between (at most ``retries`` times, then the last conflict is raised).
+        ``fn`` may be a coroutine function. The read and the compare-and-set write repeat
+        until no other writer got in between (at most ``retries`` times, then the last
+        conflict is raised).
         """
         conflict: KeyValueError | None = None
         for _ in range(max(1, retries)):
@@ -710,7 +761,7 @@ class KVStore:
             else:
                 current, revision = entry.value, entry.revision
             new = fn(current)
-            if asyncio.iscoroutine(new):
+            if inspect.isawaitable(new):
                 new = await new
             try:
                 if revision == 0:
@@ -723,10 +774,19 @@ class KVStore:
 
     # ------------------------------------------------------------------ non-throwing forms
 
+    @overload
+    async def try_get_entry(
+        self, key: str, *, revision: int | None = ...
+    ) -> KVResult[KVEntry[bytes], KeyNotFoundError]: ...
+    @overload
+    async def try_get_entry(
+        self, key: str, type: type[T], *, revision: int | None = ...
+    ) -> KVResult[KVEntry[T], KeyNotFoundError]: ...
     async def try_get_entry(
         self, key: str, type: Any = bytes, *, revision: int | None = None
-    ) -> KVResult[KVEntry[Any]]:
-        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found."""
+    ) -> KVResult[KVEntry[Any], KeyNotFoundError]:
+        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found
+        (:class:`KeyDeletedError` included)."""
         try:
             return KVResult(await self.get_entry(key, type, revision=revision))
         except KeyNotFoundError as exc:
@@ -734,21 +794,25 @@ class KVStore:
 
     async def try_create(
         self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
-    ) -> KVResult[int]:
+    ) -> KVResult[int, KeyExistsError]:
         """:meth:`create` returning a :class:`KVResult` instead of raising KeyExistsError."""
         try:
             return KVResult(await self.create(key, value, ttl=ttl))
         except KeyExistsError as exc:
             return KVResult(error=exc)
 
-    async def try_update(self, key: str, value: Any, revision: int) -> KVResult[int]:
+    async def try_update(
+        self, key: str, value: Any, revision: int
+    ) -> KVResult[int, WrongRevisionError]:
         """:meth:`update` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         try:
             return KVResult(await self.update(key, value, revision))
         except WrongRevisionError as exc:
             return KVResult(error=exc)
 
-    async def try_delete(self, key: str, *, revision: int | None = None) -> KVResult[int]:
+    async def try_delete(
+        self, key: str, *, revision: int | None = None
+    ) -> KVResult[int, WrongRevisionError]:
         """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         try:
             return KVResult(await self.delete(key, revision=revision))
@@ -757,86 +821,11 @@ class KVStore:
 
     async def status(self) -> KVStatus:
         """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
-        try:
+        with translate(self.bucket):
             info = await self._js.stream_info(self.stream)
-        except StreamNotFoundError:
-            raise BucketNotFoundError(self.bucket) from None
         self._config = info.config
         return KVStatus.from_stream_info(info)
 
     # helpers shared with the watcher
     def _decode_fn(self, type_: Any) -> Decoder:
         return decoder_for(self._codecs, type_, self.bucket)
-
-
-class _AckWindow:
-    """The acknowledgements of one :meth:`KVStore.put_many`, filed by index as they come."""
-
-    __slots__ = ("acks", "closed", "no_responders", "prefix_len", "received", "waiter", "want")
-
-    def __init__(self, n: int) -> None:
-        self.closed: ConnectionClosedError | None = None
-        self.acks: list[bytes | None] = [None] * n
-        self.no_responders: set[int] = set()
-        self.prefix_len = 0
-        self.received = 0
-        self.want = 0
-        self.waiter: asyncio.Future[None] | None = None
-
-    def on_reply(self, msg: Msg) -> None:
-        try:
-            i = int(msg.subject[self.prefix_len :])
-        except ValueError:
-            return  # not ours
-        acks = self.acks
-        if not 0 <= i < len(acks) or acks[i] is not None:
-            return  # not ours, or a duplicate
-        data = msg.data
-        if not data:
-            raw = msg.raw_headers
-            if raw is not None and raw.startswith(_NO_RESPONDERS):
-                self.no_responders.add(i)
-        acks[i] = data
-        self.received += 1
-        if self.received >= self.want:
-            waiter = self.waiter
-            if waiter is not None:
-                self.waiter = None
-                if not waiter.done():
-                    waiter.set_result(None)
-
-    def on_close(self, exc: ConnectionClosedError) -> None:
-        self.closed = exc
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self, want: int, timeout: float, store: KVStore, oldest: int) -> None:
-        """Wait until ``want`` acks in all have come (at most ``timeout`` without one)."""
-        while self.received < want:
-            if self.closed is not None:
-                raise self.closed
-            loop = asyncio.get_running_loop()
-            waiter = loop.create_future()
-            self.want = want
-            self.waiter = waiter
-            before = self.received
-            timer = loop.call_later(timeout, _expire, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self.waiter = None
-            if self.closed is not None:
-                raise self.closed
-            if self.received == before:  # expired with no progress at all
-                missing = next(i for i, a in enumerate(self.acks) if a is None and i >= oldest)
-                raise TimeoutError(
-                    f"no acknowledgement for a put to {store.bucket!r} within {timeout:g}s "
-                    f"(put number {missing} of the batch)"
-                )
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
