@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import natskv as _a
+from natskv.kv._store import _NO_DEFAULT
 from natskv.sync._portal import Portal, _unwrap
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from natskv.client import Msg
     from natskv.client._connection import ConnectionState, Headers
     from natskv.client._subscription import MessageHandler
+    from natskv.errors import KeyExistsError, KeyNotFoundError, WrongRevisionError
     from natskv.jetstream._context import StoredMessage
     from natskv.jetstream._models import (
         AccountInfo,
@@ -45,6 +47,7 @@ __all__ = [
     "connect",
 ]
 
+D = TypeVar("D")
 T = TypeVar("T")
 
 
@@ -367,11 +370,18 @@ class JetStream:
         return self._portal.call(self._async.update_stream(config))
 
     def stream_info(
-        self, name: str, *, subjects_filter: str | None = None, offset: int = 0
+        self,
+        name: str,
+        *,
+        subjects_filter: str | None = None,
+        offset: int = 0,
+        timeout: float | None = None,
     ) -> StreamInfo:
         """``STREAM.INFO``; with ``subjects_filter`` the state lists per-subject counts."""
         return self._portal.call(
-            self._async.stream_info(name, subjects_filter=subjects_filter, offset=offset)
+            self._async.stream_info(
+                name, subjects_filter=subjects_filter, offset=offset, timeout=timeout
+            )
         )
 
     def delete_stream(self, name: str) -> bool:
@@ -575,23 +585,26 @@ class KVContext:
             self._portal, self._portal.call(self._async.create_store(name_or_config, codecs=codecs))
         )
 
-    def update_store(self, config: KVConfig, *, codecs: CodecRegistry | None = None) -> KVStore:
-        """Change an existing bucket's configuration; raises :class:`BucketNotFoundError`.
+    def update_store(
+        self, name_or_config: str | KVConfig, *, codecs: CodecRegistry | None = None
+    ) -> KVStore:
+        """Change an existing bucket's configuration (a name: the default configuration);
+        raises :class:`BucketNotFoundError`.
 
         Settings the server cannot turn off once on (per-message TTL, which nats-py
         enables on every bucket it creates) are kept.
         """
         return KVStore._wrap(
-            self._portal, self._portal.call(self._async.update_store(config, codecs=codecs))
+            self._portal, self._portal.call(self._async.update_store(name_or_config, codecs=codecs))
         )
 
     def create_or_update_store(
-        self, config: KVConfig, *, codecs: CodecRegistry | None = None
+        self, name_or_config: str | KVConfig, *, codecs: CodecRegistry | None = None
     ) -> KVStore:
-        """Update the bucket if it exists, else create it."""
+        """Update the bucket if it exists, else create it (a name or a :class:`KVConfig`)."""
         return KVStore._wrap(
             self._portal,
-            self._portal.call(self._async.create_or_update_store(config, codecs=codecs)),
+            self._portal.call(self._async.create_or_update_store(name_or_config, codecs=codecs)),
         )
 
     def get_store(self, bucket: str, *, codecs: CodecRegistry | None = None) -> KVStore:
@@ -638,6 +651,16 @@ class KVStore:
         return self._async.stream
 
     @property
+    def max_key_length(self) -> int:
+        """The longest key this bucket takes (longer ones raise :class:`InvalidKeyError`).
+
+        Every subject made of a key has to fit a NATS control line (4096 bytes) with the
+        bucket's prefixes, a reply inbox and the sizes: about 3,700 characters for a
+        short bucket name.
+        """
+        return self._async.max_key_length
+
+    @property
     def codecs(self) -> CodecRegistry:
         """The codec registry this bucket encodes and decodes values with."""
         return self._async.codecs
@@ -654,14 +677,14 @@ class KVStore:
         """The JetStream context of this store."""
         return JetStream._wrap(self._portal, self._async.js)
 
-    def put(self, key: str, value: Any, *, ttl: object = None, codec: Codec | None = None) -> int:
+    def put(self, key: str, value: Any, *, codec: Codec | None = None) -> int:
         """Store ``value`` under ``key``; returns the new revision.
 
-        ``codec`` encodes this value instead of the bucket's registry. Per-key TTL is
-        refused here (ADR-48: an older revision could come back to life when the newest
-        one expires); use :meth:`create` or :meth:`purge` with ``ttl``.
+        ``codec`` encodes this value instead of the bucket's registry. There is no per-key
+        TTL here (ADR-48: an older revision could come back to life when the newest one
+        expires); :meth:`create` and :meth:`purge` take ``ttl``.
         """
-        return self._portal.call(self._async.put(key, value, ttl=ttl, codec=codec))
+        return self._portal.call(self._async.put(key, value, codec=codec))
 
     def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
         """Put many values pipelined (up to ``window`` in flight); returns their revisions.
@@ -688,15 +711,20 @@ class KVStore:
         """
         return self._portal.call(self._async.create(key, value, ttl=ttl, codec=codec))
 
-    def update(
-        self, key: str, value: Any, revision: int, *, ttl: object = None, codec: Codec | None = None
-    ) -> int:
-        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`)."""
-        return self._portal.call(self._async.update(key, value, revision, ttl=ttl, codec=codec))
+    def update(self, key: str, value: Any, revision: int, *, codec: Codec | None = None) -> int:
+        """Store ``value`` only if ``key`` is at ``revision`` (else :class:`WrongRevisionError`).
 
-    def delete(self, key: str, *, revision: int | None = None, ttl: object = None) -> int:
-        """Write a delete marker (history is kept). With ``revision``, only if at that revision."""
-        return self._portal.call(self._async.delete(key, revision=revision, ttl=ttl))
+        ``revision`` 0 expects the key to have no message at all. No per-key TTL (see
+        :meth:`put`).
+        """
+        return self._portal.call(self._async.update(key, value, revision, codec=codec))
+
+    def delete(self, key: str, *, revision: int | None = None) -> int:
+        """Write a delete marker (history is kept). With ``revision``, only if at that revision.
+
+        No per-key TTL (see :meth:`put`); :meth:`purge` takes one for its marker.
+        """
+        return self._portal.call(self._async.delete(key, revision=revision))
 
     def purge(
         self, key: str, *, revision: int | None = None, ttl: timedelta | float | str | None = None
@@ -750,6 +778,25 @@ class KVStore:
     def get(
         self,
         key: str,
+        *,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
+    ) -> bytes: ...
+    @overload
+    def get(
+        self,
+        key: str,
+        *,
+        default: D,
+        revision: int | None = ...,
+        consistent: bool = ...,
+        codec: Codec | None = ...,
+    ) -> bytes | D: ...
+    @overload
+    def get(
+        self,
+        key: str,
         type: type[T],
         *,
         revision: int | None = ...,
@@ -760,23 +807,32 @@ class KVStore:
     def get(
         self,
         key: str,
+        type: type[T],
         *,
+        default: D,
         revision: int | None = ...,
         consistent: bool = ...,
         codec: Codec | None = ...,
-    ) -> bytes: ...
+    ) -> T | D: ...
     def get(
         self,
         key: str,
         type: Any = bytes,
         *,
+        default: Any = _NO_DEFAULT,
         revision: int | None = None,
         consistent: bool = False,
         codec: Codec | None = None,
     ) -> Any:
-        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`)."""
+        """The value of ``key`` decoded as ``type`` (see :meth:`get_entry`).
+
+        With ``default``, a missing or deleted key (or revision) returns it instead of
+        raising :class:`KeyNotFoundError`, as ``dict.get`` and redis-py's ``get`` do.
+        """
         return self._portal.call(
-            self._async.get(key, type, revision=revision, consistent=consistent, codec=codec)
+            self._async.get(
+                key, type, default=default, revision=revision, consistent=consistent, codec=codec
+            )
         )
 
     def watch(
@@ -833,6 +889,25 @@ class KVStore:
         """Every kept revision of ``key``, oldest first (markers included; empty if none)."""
         return self._portal.iterate(lambda: self._async.history(key, type, codec=codec))
 
+    @overload
+    def get_many(
+        self,
+        keys: Iterable[str] | str,
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[bytes]]: ...
+    @overload
+    def get_many(
+        self,
+        keys: Iterable[str] | str,
+        type: type[T],
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[T]]: ...
     def get_many(
         self,
         keys: Iterable[str] | str,
@@ -870,33 +945,54 @@ class KVStore:
         """Write the value ``key`` had at ``revision`` as its newest revision (CAS-safe)."""
         return self._portal.call(self._async.revert(key, revision))
 
+    @overload
+    def update_with(
+        self, key: str, fn: Callable[[bytes | None], bytes | bytes], *, retries: int = ...
+    ) -> int: ...
+    @overload
+    def update_with(
+        self, key: str, fn: Callable[[T | None], T | T], type: type[T], *, retries: int = ...
+    ) -> int: ...
     def update_with(
         self, key: str, fn: Callable[[Any], Any], type: Any = bytes, *, retries: int = 10
     ) -> int:
         """Optimistic locking: ``fn(current value or None)`` -> new value, retried on conflict.
 
-        The read and the compare-and-set write repeat until no other writer got in
-        between (at most ``retries`` times, then the last conflict is raised).
+        ``fn`` may be a coroutine function. The read and the compare-and-set write repeat
+        until no other writer got in between (at most ``retries`` times, then the last
+        conflict is raised).
         """
         return self._portal.call(self._async.update_with(key, fn, type, retries=retries))
 
+    @overload
+    def try_get_entry(
+        self, key: str, *, revision: int | None = ...
+    ) -> KVResult[KVEntry[bytes], KeyNotFoundError]: ...
+    @overload
+    def try_get_entry(
+        self, key: str, type: type[T], *, revision: int | None = ...
+    ) -> KVResult[KVEntry[T], KeyNotFoundError]: ...
     def try_get_entry(
         self, key: str, type: Any = bytes, *, revision: int | None = None
-    ) -> KVResult[KVEntry[Any]]:
-        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found."""
+    ) -> KVResult[KVEntry[Any], KeyNotFoundError]:
+        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found
+        (:class:`KeyDeletedError` included).
+        """
         return self._portal.call(self._async.try_get_entry(key, type, revision=revision))
 
     def try_create(
         self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
-    ) -> KVResult[int]:
+    ) -> KVResult[int, KeyExistsError]:
         """:meth:`create` returning a :class:`KVResult` instead of raising KeyExistsError."""
         return self._portal.call(self._async.try_create(key, value, ttl=ttl))
 
-    def try_update(self, key: str, value: Any, revision: int) -> KVResult[int]:
+    def try_update(self, key: str, value: Any, revision: int) -> KVResult[int, WrongRevisionError]:
         """:meth:`update` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         return self._portal.call(self._async.try_update(key, value, revision))
 
-    def try_delete(self, key: str, *, revision: int | None = None) -> KVResult[int]:
+    def try_delete(
+        self, key: str, *, revision: int | None = None
+    ) -> KVResult[int, WrongRevisionError]:
         """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         return self._portal.call(self._async.try_delete(key, revision=revision))
 
