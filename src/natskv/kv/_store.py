@@ -153,7 +153,7 @@ class KVStore:
         self, key: str, data: bytes, headers: dict[str, str] | None, expected: int | None = None
     ) -> int:
         try:
-            msg = await self._nc.request_future(
+            msg = await self._nc.lowlevel.request_future(
                 self._write_prefix + key, data, headers=headers, timeout=self._timeout, checked=True
             )
         except (NoRespondersError, MaxPayloadError) as exc:
@@ -198,7 +198,7 @@ class KVStore:
         validate_key(key)
         data = self._encode(value)
         try:  # _publish inlined: put is the hot write path
-            msg = await self._nc.request_future(
+            msg = await self._nc.lowlevel.request_future(
                 self._write_prefix + key, data, timeout=self._timeout, checked=True
             )
         except (NoRespondersError, MaxPayloadError) as exc:
@@ -214,12 +214,14 @@ class KVStore:
         """
         validate_key(key)
         data = self._encode(value)
-        token, fut = self._nc.request_nowait(self._write_prefix + key, data, timeout=self._timeout)
+        token, fut = self._nc.lowlevel.request_nowait(
+            self._write_prefix + key, data, timeout=self._timeout
+        )
         return self._finish_put(token, fut, key)
 
     async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str) -> int:
         try:
-            msg = await self._nc.await_reply(token, fut, self._write_prefix + key)
+            msg = await self._nc.lowlevel.await_reply(token, fut, self._write_prefix + key)
         except NoRespondersError as exc:
             raise self._write_error(exc, key) from exc
         return self._ack(msg, key, None)
@@ -251,7 +253,7 @@ class KVStore:
         # refill of half the window (so the server never idles), and the acks that came
         # are decoded together.
         acks = _AckWindow(n)
-        reply_prefix, close = nc.open_reply_stream(
+        reply_prefix, close = nc.lowlevel.open_reply_stream(
             acks.on_reply, many_subjects=True, on_close=acks.on_close
         )
         acks.prefix_len = len(reply_prefix)
@@ -263,7 +265,7 @@ class KVStore:
                 limit = min(n, acks.received + window)
                 if sent < limit:
                     replies = [f"{reply_prefix}{i}" for i in range(sent, limit)]
-                    nc.publish_many(
+                    nc.lowlevel.publish_many(
                         zip(subjects[sent:limit], payloads[sent:limit], replies, strict=True),
                         checked=True,
                     )
@@ -552,7 +554,7 @@ class KVStore:
             # headers are parsed only for a status reply or a marker (to raise properly).
             validate_key(key)
             try:
-                msg = await self._nc.request_future(
+                msg = await self._nc.lowlevel.request_future(
                     self._direct_prefix + key, b"", timeout=self._timeout, checked=True
                 )
             except NoRespondersError:
