@@ -331,6 +331,46 @@ async def test_invalid_subjects(nc: natskv.Connection) -> None:
     assert nc.is_connected
 
 
+async def test_a_subject_too_long_for_the_control_line_is_refused_and_the_connection_stays(
+    nats_url: str,
+) -> None:
+    """A control line the server would refuse (it answers 'maximum control line exceeded'
+    and drops the connection, resetting every subscription on it) is never sent."""
+    errors: list[Exception] = []
+    disconnected: list[bool] = []
+    async with await natskv.connect(
+        nats_url, error_cb=errors.append, disconnected_cb=lambda: disconnected.append(True)
+    ) as nc:
+        live = await nc.subscribe("ps.mcl.live")
+        await nc.flush()
+        long = "ps.mcl." + "a" * 5000
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.publish(long, b"v")
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.request(long, b"v", timeout=5)
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.publish("ps.mcl.live", b"v", reply=long)
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.subscribe(long)
+        await nc.flush()
+        await nc.publish("ps.mcl.live", b"still here")
+        assert (await live.next_msg(timeout=5)).data == b"still here"
+        assert nc.is_connected and nc.reconnects == 0
+        assert disconnected == [] and errors == []
+
+
+async def test_the_longest_subject_the_server_takes_is_sent_and_delivered(
+    nc: natskv.Connection,
+) -> None:
+    # "PUB <subject> <size>" and "SUB <subject> <sid>": 4096 bytes of arguments at most
+    subject = "ps.mcl." + "b" * (4096 - len("ps.mcl.") - len(" 1"))
+    sub = await nc.subscribe("ps.mcl.>")  # a short SUB; the long subject comes back in MSG
+    await nc.publish(subject, b"1")
+    msg = await sub.next_msg(timeout=5)
+    assert msg.subject == subject and msg.data == b"1"
+    assert nc.is_connected and nc.reconnects == 0
+
+
 # -- slow consumers ---------------------------------------------------------------------
 
 
