@@ -9,32 +9,31 @@ A connection is a state machine over a series of sockets::
 Each job has its part, and this module wires them together: the write buffer and its
 coalescing (:mod:`._writer`), the request table (:mod:`._requests`), every timeout
 (:mod:`._deadlines`), PING/PONG (:mod:`._pings`), the handshake and authentication
-(:mod:`._handshake`), the subscription table (:mod:`._subscriptions`) and the socket
-(:mod:`._transport`).
+(:mod:`._handshake`), the subscription table (:mod:`._subscriptions`), the socket
+(:mod:`._transport`) and what the application is told (:mod:`._events`).
 
 The read path runs inside ``data_received``: the sans-IO parser turns bytes into
 events, and each is dispatched right there: a reply resolves its request's future, a
 message goes to its subscription, a PING is answered. No task is created per message.
 
 Connection events go to the ``natskv.client`` logger (connected, disconnected,
-reconnecting, reconnected, closed, server errors, errors raised by callbacks); nothing
-logged holds a credential.
+reconnecting, reconnected, closed, server errors, errors raised by callbacks; see
+:mod:`._events`); nothing logged holds a credential.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import logging
 import os
 import random
 import ssl
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
 from natskv.client._deadlines import Deadlines
+from natskv.client._events import Events, logger
 from natskv.client._handshake import Handshake
 from natskv.client._lowlevel import Headers, LowLevel, header_block
 from natskv.client._nuid import NUID
@@ -59,14 +58,11 @@ from natskv.errors import (
     NatsError,
     NoRespondersError,
     ProtocolError,
-    SlowConsumerError,
     TimeoutError,
 )
 from natskv.protocol import OK, PING, PONG, PONG_CMD, Err, Info, Msg, Parser, check_subject
 
-__all__ = ["Connection", "ConnectionState", "connect", "logger"]
-
-logger = logging.getLogger("natskv.client")
+__all__ = ["Connection", "ConnectionState", "connect"]
 
 # A MSG line carries what the PUB line did plus the subscription id: room for it, so a
 # message the server accepted is never refused by our own parser on delivery.
@@ -113,6 +109,8 @@ class Connection:
         self._current: ServerAddress | None = None
         self._handshake: Handshake | None = None
 
+        self._events = Events(loop, options.error_cb)
+        self._report_error = self._events.report_error
         self._nuid = NUID()
         self._mux = RequestMux(f"{options.inbox_prefix}.{self._nuid.next()}.")
         self._deadlines = Deadlines(loop, self._mux.futs)
@@ -137,13 +135,8 @@ class Connection:
             drain_timeout=options.request_timeout,
         )
 
-        self._last_error: Exception | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._reconnect_listeners: list[EventCallback] = []
-        self._disconnect_listeners: list[EventCallback] = []
         self._closed_event = asyncio.Event()
-        # tasks of coroutine callbacks and of a shutdown started from a callback
-        self._tasks: set[asyncio.Task[Any]] = set()
 
         self.msgs_in = 0
         self.bytes_in = 0
@@ -201,7 +194,7 @@ class Connection:
     @property
     def last_error(self) -> Exception | None:
         """The last asynchronous error seen (also passed to ``error_cb``)."""
-        return self._last_error
+        return self._events.last_error
 
     @property
     def msgs_out(self) -> int:
@@ -344,70 +337,11 @@ class Connection:
 
     def add_reconnect_listener(self, cb: EventCallback) -> Callable[[], None]:
         """Call ``cb`` every time the connection is re-established. Returns a remover."""
-        self._reconnect_listeners.append(cb)
-        return lambda: _discard(self._reconnect_listeners, cb)
+        return self._events.add_reconnect_listener(cb)
 
     def add_disconnect_listener(self, cb: EventCallback) -> Callable[[], None]:
         """Call ``cb`` every time the connection is lost. Returns a remover."""
-        self._disconnect_listeners.append(cb)
-        return lambda: _discard(self._disconnect_listeners, cb)
-
-    def _notify(self, listeners: list[EventCallback], user_cb: EventCallback | None) -> None:
-        for cb in list(listeners) + ([user_cb] if user_cb is not None else []):
-            self._call(cb)
-
-    def _call(self, cb: Callable[..., Any], *args: Any, reporting: bool = True) -> None:
-        """Run a user callback; a coroutine it returns runs as a task. What it raises is
-        logged and (unless it is ``error_cb`` itself) reported."""
-        try:
-            result = cb(*args)
-        except Exception as exc:
-            self._callback_failed(cb, exc, reporting)
-            return
-        if asyncio.iscoroutine(result):
-            self._spawn(result, cb, reporting)
-
-    def _spawn(
-        self, coro: Coroutine[Any, Any, Any], cb: Callable[..., Any] | None, reporting: bool
-    ) -> None:
-        task = self._loop.create_task(coro)
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                exc = t.exception()
-                assert isinstance(exc, Exception)
-                self._callback_failed(cb, exc, reporting)
-
-        task.add_done_callback(done)
-
-    def _callback_failed(
-        self, cb: Callable[..., Any] | None, exc: Exception, reporting: bool
-    ) -> None:
-        name = getattr(cb, "__qualname__", None) or type(cb).__name__
-        if reporting:
-            logger.error("callback %s raised %s: %s", name, type(exc).__name__, exc, exc_info=exc)
-            self._report_error(exc, log=False)
-        else:
-            logger.error("error_cb %s raised %s: %s", name, type(exc).__name__, exc, exc_info=exc)
-
-    def _report_error(self, exc: Exception, log: bool = True) -> None:
-        """A background error: logged, kept as :attr:`last_error`, passed to ``error_cb``."""
-        self._last_error = exc
-        if log:
-            if isinstance(exc, NatsError):
-                level = (
-                    logging.WARNING
-                    if isinstance(exc, (SlowConsumerError, TimeoutError, NatsConnectionError))
-                    else logging.ERROR
-                )
-                logger.log(level, "%s", exc)
-            else:  # raised by user code: the traceback helps
-                logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
-        cb: ErrorCallback | None = self._options.error_cb
-        if cb is not None:
-            self._call(cb, exc, reporting=False)
+        return self._events.add_disconnect_listener(cb)
 
     # ------------------------------------------------------------------ reading
 
@@ -555,13 +489,13 @@ class Connection:
             return
         url = self._current.url if self._current else "?"
         logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
-        self._notify(self._disconnect_listeners, self._options.disconnected_cb)
+        self._events.disconnected(self._options.disconnected_cb)
         if self._options.allow_reconnect and self._state is not ConnectionState.DRAINING:
             self._state = ConnectionState.RECONNECTING
             logger.info("reconnecting (%d servers in the pool)", len(self._pool))
             self._reconnect_task = self._loop.create_task(self._reconnect())
         else:
-            self._spawn(self._shutdown(lost), None, True)
+            self._events.spawn(self._shutdown(lost))
 
     async def _reconnect(self) -> None:
         options = self._options
@@ -606,7 +540,7 @@ class Connection:
         self._pings.start()
         url = self._current.url if self._current else "?"
         logger.info("reconnected to %s%s", url, _describe(self._server_info))
-        self._notify(self._reconnect_listeners, self._options.reconnected_cb)
+        self._events.reconnected(self._options.reconnected_cb)
 
     # ------------------------------------------------------------------ closing
 
@@ -643,7 +577,7 @@ class Connection:
         was_established = self._state is not ConnectionState.CONNECTING
         self._state = ConnectionState.CLOSED
         if error is not None:
-            self._last_error = error
+            self._events.last_error = error
         task = self._reconnect_task
         if task is not None and task is not asyncio.current_task():
             task.cancel()
@@ -674,7 +608,7 @@ class Connection:
         url = self._current.url if self._current else None
         if was_established:
             logger.info("closed the connection to %s%s", url, f": {error}" if error else "")
-            self._notify([], self._options.closed_cb)
+            self._events.closed(self._options.closed_cb)
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed."""
@@ -694,11 +628,6 @@ def _describe(info: Mapping[str, Any]) -> str:
     name = info.get("server_name") or info.get("server_id")
     version = info.get("version")
     return f" (server {name}, version {version})" if name else ""
-
-
-def _discard(items: list[EventCallback], item: EventCallback) -> None:
-    with contextlib.suppress(ValueError):
-        items.remove(item)
 
 
 class _Default:
