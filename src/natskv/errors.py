@@ -16,7 +16,7 @@ so the original API error stays visible as ``__cause__``.
     ├── NoRespondersError       nobody is subscribed to the request subject (status 503)
     ├── MaxPayloadError         a message exceeds the server's max_payload (ValueError)
     ├── SlowConsumerError       a subscription's pending limit was exceeded
-    ├── BadSubjectError         an empty or malformed subject (also ValueError)
+    ├── BadSubjectError         an empty, malformed or too long subject (also ValueError)
     └── JetStreamError
         ├── JetStreamNotEnabledError    JetStream is not enabled for the account or server
         ├── APIError(code, err_code, description)
@@ -120,7 +120,8 @@ class SlowConsumerError(NatsError):
 
 
 class BadSubjectError(NatsError, ValueError):
-    """A subject is empty or contains whitespace; nothing was sent."""
+    """A subject is empty, contains whitespace, or makes a control line longer than the
+    server's ``max_control_line``; nothing was sent."""
 
 
 class JetStreamError(NatsError):
