@@ -598,6 +598,6 @@ async def test_publish_many_is_one_write_in_order_and_all_or_nothing(
         )
     assert nc.msgs_out == sent + 3
     await nc.flush()
-    with pytest.raises(asyncio.TimeoutError):
+    with pytest.raises(natskv.TimeoutError):  # on 3.10 not an asyncio.TimeoutError
         await sub.next_msg(timeout=0.2)
     assert nc.lowlevel.publish_many([]) == 0
