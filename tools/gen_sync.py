@@ -63,6 +63,7 @@ SPEC = [
         exclude=frozenset(
             {
                 "add_disconnect_listener",
+                "lowlevel",
                 "add_reconnect_listener",
                 "await_reply",
                 "cancel_reply",
@@ -203,7 +204,10 @@ class Generator:
                 raise LookupError(f"{module.__name__}: cannot tell where {name!r} comes from")
             mod, _, attr = origin.partition(":")
             target = self.runtime_imports if runtime else self.typing_imports
-            target.setdefault(mod, set()).add(attr or name)
+            if not attr:  # `import os`: the module itself is the name
+                target.setdefault("", set()).add(mod)
+                continue
+            target.setdefault(mod, set()).add(attr)
             if runtime:
                 self.seen.add(name)
 
@@ -259,8 +263,8 @@ class Generator:
                     if name == "__init__":
                         attrs.update(
                             (a.name, a)
-                            for a in self._init_attrs(item, module)
-                            if a.name not in attrs and a.name not in spec.exclude
+                            for a in self._init_attrs(item, module, spec.exclude)
+                            if a.name not in attrs
                         )
                         if not spec.constructible:
                             continue
@@ -282,7 +286,12 @@ class Generator:
         top = expr.value if isinstance(expr, ast.Subscript) else expr
         return isinstance(top, ast.Name) and top.id == "ClassVar"
 
-    def _init_attrs(self, init: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleType):
+    def _init_attrs(
+        self,
+        init: ast.FunctionDef | ast.AsyncFunctionDef,
+        module: ModuleType,
+        exclude: frozenset[str],
+    ) -> list[_Attr]:
         found = []
         body = init.body
         for i, stmt in enumerate(body):
@@ -296,6 +305,7 @@ class Generator:
                 and isinstance(target.value, ast.Name)
                 and target.value.id == "self"
                 and not target.attr.startswith("_")
+                and target.attr not in exclude
             ):
                 continue
             if not isinstance(stmt, ast.AnnAssign):
@@ -593,6 +603,7 @@ class Generator:
         typing_only.setdefault("collections.abc", set()).update({"Iterator", "Iterable"})
         lines = []
         lines.append("import natskv as _a")
+        lines.extend(f"import {m}" for m in sorted(runtime.pop("", set())))
         for mod in sorted(runtime):
             names = sorted(runtime[mod])
             if names:
@@ -600,6 +611,7 @@ class Generator:
         lines.append("from natskv.sync._portal import Portal, _unwrap")
         lines.append("")
         lines.append("if TYPE_CHECKING:")
+        lines.extend(f"    import {m}" for m in sorted(typing_only.pop("", set())))
         for mod in sorted(typing_only):
             names = sorted(typing_only[mod])
             if names:

@@ -21,7 +21,7 @@ visible as ``__cause__``.
     │                                      known to be gone: temporary (also JetStreamError)
     ├── MaxPayloadError         a message exceeds the server's max_payload (ValueError)
     ├── SlowConsumerError       a subscription's pending limit was exceeded
-    ├── BadSubjectError         an empty or malformed subject (also ValueError)
+    ├── BadSubjectError         an empty, malformed or too long subject (also ValueError)
     └── JetStreamError
         ├── APIError(code, err_code, description)     an err_code with no class of its own
         │   ├── JetStreamNotEnabledError    10039, 10076 (and no API responders)
@@ -168,7 +168,8 @@ class SlowConsumerError(NatsError):
 
 
 class BadSubjectError(NatsError, ValueError):
-    """A subject is empty or contains whitespace; nothing was sent."""
+    """A subject is empty, contains whitespace, or makes a control line longer than the
+    server's ``max_control_line``; nothing was sent."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import shutil
 import ssl
@@ -17,7 +18,8 @@ import nkeys
 import pytest
 
 import natskv
-from natskv.client._options import load_credentials, sign_nonce
+from natskv.client import ConnectOptions
+from natskv.client._auth import load_credentials, sign_nonce
 from natskv.server import EmbeddedServer
 from natskv.server._config import quote
 
@@ -404,7 +406,7 @@ def tls_server(certs: Certs) -> Iterator[EmbeddedServer]:
 
 
 def _is_tls(nc: natskv.Connection) -> bool:
-    transport = nc._transport
+    transport = nc._writer.transport
     return transport is not None and transport.get_extra_info("ssl_object") is not None
 
 
@@ -412,7 +414,7 @@ async def test_tls_with_trusted_ca(tls_server: EmbeddedServer, certs: Certs) -> 
     async with await natskv.connect(tls_server.url, tls=certs.context()) as nc:
         assert nc.server_info.get("tls_required") is True
         assert _is_tls(nc)
-        sock = nc._transport.get_extra_info("socket") if nc._transport else None
+        sock = nc._writer.transport.get_extra_info("socket") if nc._writer.transport else None
         assert sock is not None
         assert await _roundtrip(nc) == b"ok"
         payload = os.urandom(256 * 1024)  # a large message through the TLS transport
@@ -491,3 +493,56 @@ async def test_tls_reconnect(certs: Certs) -> None:
             assert (await sub.next_msg(timeout=5)).data == b"again"
         finally:
             await nc.close()
+
+
+# -- secrets stay secret ----------------------------------------------------------------
+
+
+async def test_no_secret_in_logs_reprs_or_errors(
+    user_server: EmbeddedServer,
+    token_server: EmbeddedServer,
+    nkey_server: NKeyServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="natskv")
+    seed = nkey_server.seed
+    creds = tmp_path / "user.creds"
+    creds.write_text(_CREDS.replace(_SEED, seed.decode()))
+    secrets = ["s3cr:et@/", "s3cr%3Aet%40%2F", "t0ken-abc", "wrong-pa55", seed.decode(), _JWT]
+    texts: list[str] = []
+
+    async def use(nc: natskv.Connection) -> None:
+        texts.extend([repr(nc), repr(nc.options), repr(nc.server_info), str(nc.servers)])
+        assert await _roundtrip(nc) == b"ok"
+        await nc.close()
+
+    await use(await natskv.connect(user_server.url, user="alice", password="s3cr:et@/"))
+    await use(await natskv.connect(f"nats://alice:s3cr%3Aet%40%2F@{_host_port(user_server)}"))
+    await use(await natskv.connect(token_server.url, token="t0ken-abc"))
+    await use(await natskv.connect(f"nats://t0ken-abc@{_host_port(token_server)}"))
+    await use(await natskv.connect(nkey_server.server.url, nkeys_seed=seed))
+    failures = [
+        natskv.connect(user_server.url, user="alice", password="wrong-pa55"),
+        natskv.connect(f"nats://alice:wrong-pa55@{_host_port(user_server)}"),
+        natskv.connect(nkey_server.server.url, user_credentials=creds),  # JWT refused
+        natskv.connect(nkey_server.server.url, nkeys_seed=_new_user_seed()),
+    ]
+    for attempt in failures:
+        with pytest.raises(natskv.AuthorizationError) as info:
+            await attempt
+        texts.extend([str(info.value), repr(info.value)])
+    for bad in (
+        lambda: ConnectOptions(nkeys_seed=seed.decode()[:-3] + "!!!"),
+        lambda: ConnectOptions(user="alice", password="s3cr:et@/", token="t0ken-abc"),
+    ):
+        with pytest.raises(ValueError) as value_error:
+            bad()
+        texts.append(str(value_error.value))
+    records = [r for r in caplog.records if r.name.startswith("natskv")]
+    assert any("connected to" in r.getMessage() for r in records)
+    assert any("Authorization Violation" in r.getMessage() for r in records)
+    texts += [r.getMessage() for r in records]
+    texts += [logging.Formatter().formatException(r.exc_info) for r in records if r.exc_info]
+    leaked = [(s, t) for t in texts for s in secrets if s in t]
+    assert leaked == []

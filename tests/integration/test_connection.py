@@ -65,7 +65,7 @@ async def test_async_with_closes_on_exit(nats_url: str) -> None:
     async with await natskv.connect(nats_url) as nc:
         assert nc.is_connected
         await nc.flush()
-        sock = nc._transport.get_extra_info("socket") if nc._transport else None
+        sock = nc._writer.transport.get_extra_info("socket") if nc._writer.transport else None
         assert sock is not None
     assert nc.is_closed
     assert sock.fileno() == -1  # closed by the time close() returns
@@ -156,7 +156,9 @@ async def test_new_inbox_is_unique(nc: natskv.Connection) -> None:
 async def test_custom_inbox_prefix(nats_url: str) -> None:
     async with await natskv.connect(nats_url, inbox_prefix="_MY_INBOX") as nc:
         assert nc.new_inbox().startswith("_MY_INBOX.")
-        await nc.subscribe("conn.prefix", cb=lambda m: nc.publish_nowait(m.reply or "", b"x"))
+        await nc.subscribe(
+            "conn.prefix", cb=lambda m: nc.lowlevel.publish_nowait(m.reply or "", b"x")
+        )
         reply = await nc.request("conn.prefix", b"", timeout=5)
         assert reply.subject.startswith("_MY_INBOX.")
 

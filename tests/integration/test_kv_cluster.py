@@ -128,7 +128,7 @@ async def replicated(
     """An R3 bucket, a connection to a node that does not lead its stream, and the leader."""
     nc = await _connect_when_ready(cluster[0])
     try:
-        kv = natskv.KVContext(natskv.JetStream(nc, timeout=10.0))
+        kv = natskv.KVContext(natskv.JetStream(nc, timeout=20.0))
         bucket = "c_" + uuid.uuid4().hex[:8]
         store = await kv.create_store(KVConfig(bucket=bucket, replicas=3, history=5))
         await store.put("k", b"before")
@@ -144,7 +144,7 @@ async def replicated(
             # stay connected to a follower: the leader is the node that goes down
             await nc.close()
             nc = await _connect_when_ready(cluster[1])
-            store = await natskv.KVContext(natskv.JetStream(nc, timeout=10.0)).get_store(bucket)
+            store = await natskv.KVContext(natskv.JetStream(nc, timeout=20.0)).get_store(bucket)
         yield nc, store, leader
     finally:
         await nc.close()

@@ -48,11 +48,11 @@ async def _bulk_publish(
     """Publish with acknowledgements, ``window`` requests in flight at a time."""
     for start in range(0, len(subjects), window):
         pending = [
-            (s, *nc.request_nowait(s, payload(start + i)))
+            (s, *nc.lowlevel.request_nowait(s, payload(start + i)))
             for i, s in enumerate(subjects[start : start + window])
         ]
         for subject, token, fut in pending:
-            reply = await nc.await_reply(token, fut, subject, 10.0)
+            reply = await nc.lowlevel.await_reply(token, fut, subject, 10.0)
             ack = natskv.JetStream.pub_ack(reply)
             assert ack.seq > 0
 

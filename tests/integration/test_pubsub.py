@@ -143,7 +143,7 @@ async def test_queue_group_delivers_each_message_once(nc: natskv.Connection) -> 
         await nc.subscribe("ps.queue", queue="workers", cb=member(i))
     await nc.subscribe("ps.queue", cb=lambda m: outside.append(m.data))
     for i in range(300):
-        nc.publish_nowait("ps.queue", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.queue", str(i).encode())
     await nc.flush()
     assert sum(counts) == 300  # each message went to exactly one member of the group
     assert len(outside) == 300  # a plain subscription still sees all of them
@@ -187,7 +187,7 @@ async def test_unsubscribe_with_limit(nc: natskv.Connection) -> None:
     await sub.unsubscribe(limit=3)
     assert sub.is_active
     for i in range(10):
-        nc.publish_nowait("ps.autounsub", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.autounsub", str(i).encode())
     await nc.flush()
     got = [m.data async for m in sub]
     assert got == [b"0", b"1", b"2"]
@@ -198,11 +198,11 @@ async def test_unsubscribe_with_limit(nc: natskv.Connection) -> None:
 async def test_unsubscribe_with_limit_after_some_messages(nc: natskv.Connection) -> None:
     got: list[bytes] = []
     sub = await nc.subscribe("ps.autounsub2", cb=lambda m: got.append(m.data))
-    nc.publish_nowait("ps.autounsub2", b"a")
+    nc.lowlevel.publish_nowait("ps.autounsub2", b"a")
     await nc.flush()
     await sub.unsubscribe(limit=2)  # one delivered already: one more to come
     for data in (b"b", b"c", b"d"):
-        nc.publish_nowait("ps.autounsub2", data)
+        nc.lowlevel.publish_nowait("ps.autounsub2", data)
     await nc.flush()
     assert got == [b"a", b"b"]
     assert not sub.is_active
@@ -211,7 +211,7 @@ async def test_unsubscribe_with_limit_after_some_messages(nc: natskv.Connection)
 async def test_subscribe_max_msgs(nc: natskv.Connection) -> None:
     sub = await nc.subscribe("ps.maxmsgs", max_msgs=2)
     for i in range(5):
-        nc.publish_nowait("ps.maxmsgs", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.maxmsgs", str(i).encode())
     await nc.flush()
     assert [m.data async for m in sub] == [b"0", b"1"]
 
@@ -244,7 +244,7 @@ async def test_publishes_in_one_loop_turn_are_coalesced_and_ordered(
     await nc.subscribe("ps.many", cb=lambda m: got.append(m.data))
     await nc.flush()
 
-    transport = nc._transport
+    transport = nc._writer.transport
     assert transport is not None
     writes: list[int] = []
     real_write = transport.write
@@ -256,7 +256,7 @@ async def test_publishes_in_one_loop_turn_are_coalesced_and_ordered(
 
     monkeypatch.setattr(transport, "write", counting_write)
     for i in range(n):
-        nc.publish_nowait("ps.many", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.many", str(i).encode())
     await nc.flush(timeout=30)
     assert len(writes) == 1  # every PUB of that loop turn left in one write
     assert got == [str(i).encode() for i in range(n)]
@@ -300,7 +300,7 @@ async def test_payload_over_max_payload_is_rejected_before_sending() -> None:
                 await nc.publish("ps.max", b"x" * 1000, headers={"Pad": "y" * 100})
             with pytest.raises(natskv.MaxPayloadError):
                 await nc.request("ps.max", b"x" * 2000, timeout=1)
-            assert nc._resp_futs == {}
+            assert nc._mux.futs == {}
             # nothing was sent: the connection is fine and the next message arrives first
             await nc.publish("ps.max", b"x" * 1024)
             msg = await sub.next_msg(timeout=5)
@@ -323,12 +323,52 @@ async def test_invalid_subjects(nc: natskv.Connection) -> None:
         await nc.subscribe("ok", queue="bad queue")
     with pytest.raises(ValueError):  # BadSubjectError is also a ValueError
         await nc.publish(" ", b"")
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
     # the connection is unharmed
     sub = await nc.subscribe("ps.after.bad")
     await nc.publish("ps.after.bad", b"fine")
     assert (await sub.next_msg(timeout=5)).data == b"fine"
     assert nc.is_connected
+
+
+async def test_a_subject_too_long_for_the_control_line_is_refused_and_the_connection_stays(
+    nats_url: str,
+) -> None:
+    """A control line the server would refuse (it answers 'maximum control line exceeded'
+    and drops the connection, resetting every subscription on it) is never sent."""
+    errors: list[Exception] = []
+    disconnected: list[bool] = []
+    async with await natskv.connect(
+        nats_url, error_cb=errors.append, disconnected_cb=lambda: disconnected.append(True)
+    ) as nc:
+        live = await nc.subscribe("ps.mcl.live")
+        await nc.flush()
+        long = "ps.mcl." + "a" * 5000
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.publish(long, b"v")
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.request(long, b"v", timeout=5)
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.publish("ps.mcl.live", b"v", reply=long)
+        with pytest.raises(natskv.BadSubjectError, match="max_control_line"):
+            await nc.subscribe(long)
+        await nc.flush()
+        await nc.publish("ps.mcl.live", b"still here")
+        assert (await live.next_msg(timeout=5)).data == b"still here"
+        assert nc.is_connected and nc.reconnects == 0
+        assert disconnected == [] and errors == []
+
+
+async def test_the_longest_subject_the_server_takes_is_sent_and_delivered(
+    nc: natskv.Connection,
+) -> None:
+    # "PUB <subject> <size>" and "SUB <subject> <sid>": 4096 bytes of arguments at most
+    subject = "ps.mcl." + "b" * (4096 - len("ps.mcl.") - len(" 1"))
+    sub = await nc.subscribe("ps.mcl.>")  # a short SUB; the long subject comes back in MSG
+    await nc.publish(subject, b"1")
+    msg = await sub.next_msg(timeout=5)
+    assert msg.subject == subject and msg.data == b"1"
+    assert nc.is_connected and nc.reconnects == 0
 
 
 # -- slow consumers ---------------------------------------------------------------------
@@ -339,7 +379,7 @@ async def test_slow_consumer_drops_and_reports(nats_url: str) -> None:
     async with await natskv.connect(nats_url, error_cb=errors.append) as nc:
         sub = await nc.subscribe("ps.slow", pending_msgs_limit=10)
         for i in range(100):
-            nc.publish_nowait("ps.slow", str(i).encode())
+            nc.lowlevel.publish_nowait("ps.slow", str(i).encode())
         await nc.flush()
         assert sub.pending_msgs == 10
         assert sub.dropped == 90
@@ -361,7 +401,7 @@ async def test_slow_consumer_pending_bytes_limit(nats_url: str) -> None:
     async with await natskv.connect(nats_url, error_cb=errors.append) as nc:
         sub = await nc.subscribe("ps.slowbytes", pending_bytes_limit=1000)
         for _ in range(20):
-            nc.publish_nowait("ps.slowbytes", b"x" * 100)
+            nc.lowlevel.publish_nowait("ps.slowbytes", b"x" * 100)
         await nc.flush()
         assert sub.pending_msgs == 10
         assert sub.dropped == 10
@@ -381,7 +421,7 @@ async def test_slow_consumer_with_coroutine_callback(nats_url: str) -> None:
 
         sub = await nc.subscribe("ps.slowcb", cb=on_msg, pending_msgs_limit=5)
         for i in range(50):
-            nc.publish_nowait("ps.slowcb", str(i).encode())
+            nc.lowlevel.publish_nowait("ps.slowcb", str(i).encode())
         await nc.flush()
         release.set()
         await sub.drain()
@@ -407,7 +447,7 @@ async def test_drain_lets_async_callback_finish(nats_url: str) -> None:
 
     await nc.subscribe("ps.drain", cb=slow)
     for i in range(50):
-        nc.publish_nowait("ps.drain", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.drain", str(i).encode())
     await nc.flush()
     await first.wait()  # the callback is busy and the rest is queued
     assert len(got) < 50
@@ -432,7 +472,7 @@ async def test_drain_delivers_messages_in_flight(nats_url: str) -> None:
     await nc.subscribe("ps.drain.inflight", cb=on_msg)
     await nc.flush()
     for i in range(50):
-        nc.publish_nowait("ps.drain.inflight", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.drain.inflight", str(i).encode())
     await nc.drain()
     assert got == [str(i).encode() for i in range(50)]
     assert nc.is_closed
@@ -442,7 +482,7 @@ async def test_subscription_drain_delivers_messages_in_flight(nc: natskv.Connect
     sub = await nc.subscribe("ps.subdrain.inflight")
     await nc.flush()
     for i in range(20):
-        nc.publish_nowait("ps.subdrain.inflight", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.subdrain.inflight", str(i).encode())
     await sub.drain()
     assert not sub.is_active
     assert [m.data async for m in sub] == [str(i).encode() for i in range(20)]
@@ -460,7 +500,7 @@ async def test_subscription_drain(nc: natskv.Connection) -> None:
 
     sub = await nc.subscribe("ps.subdrain", cb=slow)
     for i in range(20):
-        nc.publish_nowait("ps.subdrain", str(i).encode())
+        nc.lowlevel.publish_nowait("ps.subdrain", str(i).encode())
     await nc.flush()
     await sub.drain()
     assert len(got) == 20
@@ -491,7 +531,7 @@ async def test_close_ends_iterators_and_blocks_publish(nats_url: str) -> None:
     with pytest.raises(natskv.ConnectionClosedError):
         await nc.publish("ps.close", b"2")
     with pytest.raises(natskv.ConnectionClosedError):
-        nc.publish_nowait("ps.close", b"2")
+        nc.lowlevel.publish_nowait("ps.close", b"2")
     with pytest.raises(natskv.ConnectionClosedError):
         await nc.subscribe("ps.close")
     with pytest.raises(natskv.ConnectionClosedError):
@@ -527,7 +567,7 @@ async def test_publish_flushes_on_close(nats_url: str) -> None:
         await reader.flush()
         writer = await natskv.connect(nats_url)
         for i in range(100):
-            writer.publish_nowait("ps.closeflush", str(i).encode())
+            writer.lowlevel.publish_nowait("ps.closeflush", str(i).encode())
         await writer.close()  # queued in this turn: must still be written
         got = [(await sub.next_msg(timeout=5)).data for _ in range(100)]
         assert got == [str(i).encode() for i in range(100)]
@@ -539,7 +579,7 @@ async def test_publish_many_is_one_write_in_order_and_all_or_nothing(
     sub = await nc.subscribe("ps.batch.>")
     await nc.flush()
     sent = nc.msgs_out
-    count = nc.publish_many(
+    count = nc.lowlevel.publish_many(
         [("ps.batch.a", b"1", None), ("ps.batch.b", b"", "ps.reply.x"), ("ps.batch.a", b"3", None)]
     )
     assert count == 3 and nc.msgs_out == sent + 3
@@ -551,13 +591,13 @@ async def test_publish_many_is_one_write_in_order_and_all_or_nothing(
     ]
     # a bad subject or an oversized payload anywhere: nothing of the batch is queued
     with pytest.raises(natskv.BadSubjectError):
-        nc.publish_many([("ps.batch.a", b"ok", None), ("bad subject", b"x", None)])
+        nc.lowlevel.publish_many([("ps.batch.a", b"ok", None), ("bad subject", b"x", None)])
     with pytest.raises(natskv.MaxPayloadError):
-        nc.publish_many(
+        nc.lowlevel.publish_many(
             [("ps.batch.a", b"ok", None), ("ps.batch.a", b"x" * (nc.max_payload + 1), None)]
         )
     assert nc.msgs_out == sent + 3
     await nc.flush()
-    with pytest.raises(asyncio.TimeoutError):
+    with pytest.raises(natskv.TimeoutError):  # on 3.10 not an asyncio.TimeoutError
         await sub.next_msg(timeout=0.2)
-    assert nc.publish_many([]) == 0
+    assert nc.lowlevel.publish_many([]) == 0

@@ -191,7 +191,9 @@ async def test_reconnect_buffer_limit(fresh_server: EmbeddedServer, events: Even
 async def test_requests_work_after_reconnect(fresh_server: EmbeddedServer, events: Events) -> None:
     nc = await natskv.connect(fresh_server.url, **events.options())
     try:
-        await nc.subscribe("rc.req", cb=lambda m: nc.publish_nowait(m.reply or "", b"re:" + m.data))
+        await nc.subscribe(
+            "rc.req", cb=lambda m: nc.lowlevel.publish_nowait(m.reply or "", b"re:" + m.data)
+        )
         assert (await nc.request("rc.req", b"1", timeout=WAIT)).data == b"re:1"
         await asyncio.to_thread(fresh_server.restart)
         await events.wait_reconnected()
@@ -209,7 +211,7 @@ async def test_request_sent_while_disconnected_is_answered(
 ) -> None:
     nc = await natskv.connect(fresh_server.url, **events.options())
     try:
-        await nc.subscribe("rc.req2", cb=lambda m: nc.publish_nowait(m.reply or "", b"ok"))
+        await nc.subscribe("rc.req2", cb=lambda m: nc.lowlevel.publish_nowait(m.reply or "", b"ok"))
         await nc.flush()
         await asyncio.to_thread(fresh_server.stop)
         await events.wait_disconnected()
@@ -265,7 +267,7 @@ async def test_close_while_reconnecting(fresh_server: EmbeddedServer, events: Ev
     assert events.closed == 1  # the connection had been up, so closing it is reported
     with pytest.raises(natskv.ConnectionClosedError):
         await pending
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
     task = nc._reconnect_task
     assert task is not None
     await asyncio.wait([task], timeout=WAIT)
@@ -282,7 +284,9 @@ async def test_cut_connection_reconnects(proxy: FaultProxy, events: Events) -> N
     nc = await natskv.connect(proxy.url, **events.options())
     try:
         sub = await nc.subscribe("rc.cut")
-        await nc.subscribe("rc.cut.req", cb=lambda m: nc.publish_nowait(m.reply or "", b"pong"))
+        await nc.subscribe(
+            "rc.cut.req", cb=lambda m: nc.lowlevel.publish_nowait(m.reply or "", b"pong")
+        )
         await nc.flush()
         assert proxy.connections == 1
         proxy.reset()
@@ -319,12 +323,12 @@ async def test_unsubscribe_limit_survives_reconnect(proxy: FaultProxy, events: E
         sub = await nc.subscribe("rc.limit")
         await sub.unsubscribe(limit=5)
         for data in (b"a", b"b"):
-            nc.publish_nowait("rc.limit", data)
+            nc.lowlevel.publish_nowait("rc.limit", data)
         await nc.flush()
         proxy.reset()
         await events.wait_reconnected()
         for i in range(10):
-            nc.publish_nowait("rc.limit", str(i).encode())
+            nc.lowlevel.publish_nowait("rc.limit", str(i).encode())
         await nc.flush()
         # the server was told the remaining limit (3) when the interest was re-established
         assert [m.data async for m in sub] == [b"a", b"b", b"0", b"1", b"2"]
@@ -342,7 +346,7 @@ async def test_flush_queued_during_failed_attempts(proxy: FaultProxy, events: Ev
         proxy.reset()
         await events.wait_disconnected()
         for i in range(3):
-            nc.publish_nowait("rc.flushq", str(i).encode())
+            nc.lowlevel.publish_nowait("rc.flushq", str(i).encode())
         flushed = asyncio.create_task(nc.flush(timeout=WAIT))
         accepted = proxy.accepted
         while proxy.accepted < accepted + 2:  # attempts fail while the flush waits
@@ -460,7 +464,7 @@ async def test_each_pong_answers_its_own_ping(
         proxy.pause(to_server=False)  # the server gets our PING; its PONG is held
         sent = proxy.forwarded["to_server"]
         if keepalive:
-            while nc._outstanding_pings < 1:
+            while nc._pings.outstanding < 1:
                 await asyncio.sleep(0.01)
         else:
             with pytest.raises(natskv.TimeoutError):
@@ -468,7 +472,7 @@ async def test_each_pong_answers_its_own_ping(
         while proxy.forwarded["to_server"] < sent + len(b"PING\r\n"):
             await asyncio.sleep(0.01)  # the PING has reached the server
         proxy.pause()
-        nc.publish_nowait("rc.pong.data", b"x")
+        nc.lowlevel.publish_nowait("rc.pong.data", b"x")
         later = asyncio.create_task(nc.flush(timeout=WAIT))
         proxy.resume(to_server=False)  # only the held PONG(s) come through
         # a message from another client, sent after those PONGs on the same socket: once it

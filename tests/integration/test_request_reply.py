@@ -13,7 +13,7 @@ import natskv
 async def _responder(nc: natskv.Connection, subject: str, prefix: bytes = b"re:") -> None:
     def answer(msg: natskv.Msg) -> None:
         assert msg.reply
-        nc.publish_nowait(msg.reply, prefix + msg.data, headers=msg.headers or None)
+        nc.lowlevel.publish_nowait(msg.reply, prefix + msg.data, headers=msg.headers or None)
 
     await nc.subscribe(subject, cb=answer)
     await nc.flush()
@@ -24,7 +24,7 @@ async def test_request_with_responder(nc: natskv.Connection) -> None:
     reply = await nc.request("rr.echo", b"ping", timeout=5)
     assert reply.data == b"re:ping"
     assert reply.subject.startswith("_INBOX.")
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
 
 
 async def test_request_with_headers(nc: natskv.Connection) -> None:
@@ -53,7 +53,7 @@ async def test_many_concurrent_requests_each_get_their_reply(nc: natskv.Connecti
         *(nc.request("rr.many", str(i).encode(), timeout=30) for i in range(n))
     )
     assert [r.data for r in replies] == [f"re:{i}".encode() for i in range(n)]
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
 
 
 async def test_concurrent_requests_answered_out_of_order(nc: natskv.Connection) -> None:
@@ -73,7 +73,7 @@ async def test_concurrent_requests_answered_out_of_order(nc: natskv.Connection) 
     ]
     await asyncio.wait_for(all_in.wait(), 10)
     for msg in reversed(held):  # answer the last request first
-        nc.publish_nowait(msg.reply or "", b"answer-" + msg.data)
+        nc.lowlevel.publish_nowait(msg.reply or "", b"answer-" + msg.data)
     replies = await asyncio.gather(*tasks)
     assert [r.data for r in replies] == [f"answer-{i}".encode() for i in range(50)]
 
@@ -83,7 +83,7 @@ async def test_no_responders(nc: natskv.Connection) -> None:
         await nc.request("rr.nobody.home", b"x", timeout=5)
     assert info.value.subject == "rr.nobody.home"
     assert "rr.nobody.home" in str(info.value)
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
     assert nc.is_connected
 
 
@@ -95,7 +95,7 @@ async def test_request_timeout(nc: natskv.Connection) -> None:
         await nc.request("rr.silent", b"x", timeout=0.1)
     assert isinstance(info.value, builtins.TimeoutError)
     assert "rr.silent" in str(info.value)
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
 
 
 async def test_request_timeout_defaults_to_connection_setting(nats_url: str) -> None:
@@ -104,7 +104,7 @@ async def test_request_timeout_defaults_to_connection_setting(nats_url: str) -> 
         await nc.flush()
         with pytest.raises(natskv.TimeoutError):
             await nc.request("rr.silent2", b"x")
-        assert nc._resp_futs == {}
+        assert nc._mux.futs == {}
 
 
 async def test_late_reply_after_timeout_is_ignored(nc: natskv.Connection) -> None:
@@ -114,9 +114,9 @@ async def test_late_reply_after_timeout_is_ignored(nc: natskv.Connection) -> Non
     with pytest.raises(natskv.TimeoutError):
         await nc.request("rr.late", b"1", timeout=0.05)
     assert len(held) == 1
-    nc.publish_nowait(held[0].reply or "", b"too late")
+    nc.lowlevel.publish_nowait(held[0].reply or "", b"too late")
     await nc.flush()
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
     # later requests are not confused by the late reply
     await _responder(nc, "rr.late.ok")
     assert (await nc.request("rr.late.ok", b"2", timeout=5)).data == b"re:2"
@@ -127,22 +127,24 @@ async def test_cancelled_request_is_cleaned_up(nc: natskv.Connection) -> None:
     await nc.flush()
     task = asyncio.create_task(nc.request("rr.cancel", b"x", timeout=30))
     await asyncio.sleep(0)  # the task runs up to its wait for the reply
-    assert len(nc._resp_futs) == 1
+    assert len(nc._mux.futs) == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
 
 
 async def test_request_nowait_pipelining(nc: natskv.Connection) -> None:
     await _responder(nc, "rr.pipe")
-    pending = [nc.request_nowait("rr.pipe", str(i).encode()) for i in range(10)]
-    replies = [await nc.await_reply(tok, fut, "rr.pipe", timeout=5) for tok, fut in pending]
+    pending = [nc.lowlevel.request_nowait("rr.pipe", str(i).encode()) for i in range(10)]
+    replies = [
+        await nc.lowlevel.await_reply(tok, fut, "rr.pipe", timeout=5) for tok, fut in pending
+    ]
     assert [r.data for r in replies] == [f"re:{i}".encode() for i in range(10)]
-    token, _fut = nc.request_nowait("rr.pipe", b"dropped")
-    nc.cancel_reply(token)
+    token, _fut = nc.lowlevel.request_nowait("rr.pipe", b"dropped")
+    nc.lowlevel.cancel_reply(token)
     await nc.flush()
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
 
 
 async def test_request_pending_when_closed_fails(nats_url: str) -> None:
@@ -151,18 +153,18 @@ async def test_request_pending_when_closed_fails(nats_url: str) -> None:
     await nc.flush()
     task = asyncio.create_task(nc.request("rr.closing", b"x", timeout=30))
     await asyncio.sleep(0)
-    assert len(nc._resp_futs) == 1
+    assert len(nc._mux.futs) == 1
     await nc.close()
     with pytest.raises(natskv.ConnectionClosedError):
         await task
-    assert nc._resp_futs == {}
+    assert nc._mux.futs == {}
 
 
 async def test_flush(nc: natskv.Connection) -> None:
     got: list[bytes] = []
     await nc.subscribe("rr.flush", cb=lambda m: got.append(m.data))
     for i in range(100):
-        nc.publish_nowait("rr.flush", str(i).encode())
+        nc.lowlevel.publish_nowait("rr.flush", str(i).encode())
     await nc.flush()
     # the server answered our PING after processing every PUB before it, and our own
     # subscription's messages came back before the PONG
@@ -182,10 +184,10 @@ async def test_reply_stream(nc: natskv.Connection) -> None:
 
     def fan_out(msg: natskv.Msg) -> None:
         for i in range(3):
-            nc.publish_nowait(msg.reply or "", str(i).encode())
+            nc.lowlevel.publish_nowait(msg.reply or "", str(i).encode())
 
     await nc.subscribe("rr.stream", cb=fan_out)
-    reply_to, close = nc.open_reply_stream(on_reply)
+    reply_to, close = nc.lowlevel.open_reply_stream(on_reply)
     await nc.publish("rr.stream", b"", reply=reply_to)
     await asyncio.wait_for(done.wait(), 5)
     close()
@@ -195,9 +197,9 @@ async def test_reply_stream(nc: natskv.Connection) -> None:
 async def test_a_reply_stream_of_many_subjects_gets_every_reply(nc: natskv.Connection) -> None:
     await _responder(nc, "rr.many")
     got: list[natskv.Msg] = []
-    prefix, close = nc.open_reply_stream(got.append, many_subjects=True)
+    prefix, close = nc.lowlevel.open_reply_stream(got.append, many_subjects=True)
     for i in range(20):
-        nc.publish_nowait("rr.many", str(i).encode(), reply=f"{prefix}{i}")
+        nc.lowlevel.publish_nowait("rr.many", str(i).encode(), reply=f"{prefix}{i}")
     for _ in range(200):
         if len(got) == 20:
             break
@@ -208,7 +210,7 @@ async def test_a_reply_stream_of_many_subjects_gets_every_reply(nc: natskv.Conne
     # requests still get their own replies while the stream is open
     assert (await nc.request("rr.many", b"own")).data == b"re:own"
     close()
-    nc.publish_nowait("rr.many", b"late", reply=f"{prefix}99")
+    nc.lowlevel.publish_nowait("rr.many", b"late", reply=f"{prefix}99")
     await nc.flush()
     await asyncio.sleep(0.05)
     assert len(got) == 20  # closed: later replies are dropped
@@ -227,4 +229,4 @@ async def test_every_request_of_a_burst_times_out_and_so_do_later_ones(
             return_exceptions=True,
         )
         assert all(isinstance(r, natskv.TimeoutError) for r in results)
-        assert not nc._resp_futs
+        assert not nc._mux.futs

@@ -454,14 +454,14 @@ async def test_5_flow_control_holds_the_server_until_the_reader_consumed(
     total, big = 400, b"v" * (64 * 1024)  # 25 MiB: several flow-control windows
     await store.put_many(((f"k{i:03d}", big) for i in range(total)), window=128)
     flow_replies: list[str] = []
-    real_publish = nc.publish_nowait
+    real_publish = nc.lowlevel.publish_nowait
 
     def publish_nowait(subject: str, payload: bytes = b"", **kw: Any) -> None:
         if subject.startswith("$JS.FC."):
             flow_replies.append(subject)
         real_publish(subject, payload, **kw)
 
-    monkeypatch.setattr(nc, "publish_nowait", publish_nowait)
+    monkeypatch.setattr(nc.lowlevel, "publish_nowait", publish_nowait)
     watcher = store.watch()
     await watcher.start()
     await asyncio.sleep(0.5)  # a reader late to start: the server stops at one window

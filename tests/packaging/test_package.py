@@ -80,9 +80,9 @@ def test_the_version_is_written_once_and_read_from_the_metadata() -> None:
 
 
 def test_the_connect_handshake_reports_the_installed_version() -> None:
-    from natskv.client import _connection
+    from natskv.client import _handshake
 
-    assert _connection.__version__ == version("natskv")
+    assert _handshake.__version__ == version("natskv")
 
 
 def test_runtime_dependencies_are_exactly_what_is_imported() -> None:

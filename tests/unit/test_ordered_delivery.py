@@ -27,6 +27,7 @@ class _Sub:
 class _Conn:
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.lowlevel = self  # the low-level calls live on Connection.lowlevel
 
     def publish_nowait(self, subject: str, payload: bytes = b"", **_: Any) -> None:
         self.sent.append(subject)

@@ -1,19 +1,28 @@
 """The asyncio NATS client: connection, publish/subscribe, request/reply, reconnect, auth, TLS."""
 
 from natskv.client._connection import Connection, ConnectionState, connect
+from natskv.client._lowlevel import LowLevel
+from natskv.client._mock import MockNetwork, MockTransport
 from natskv.client._nuid import NUID, next_nuid
-from natskv.client._options import DEFAULT_URL, ServerAddress, parse_servers
+from natskv.client._options import DEFAULT_URL, ConnectOptions, ServerAddress, parse_servers
 from natskv.client._subscription import Subscription
+from natskv.client._transport import Dialer, TCPDialer
 from natskv.protocol import Msg
 
 __all__ = [
     "DEFAULT_URL",
     "NUID",
+    "ConnectOptions",
     "Connection",
     "ConnectionState",
+    "Dialer",
+    "LowLevel",
+    "MockNetwork",
+    "MockTransport",
     "Msg",
     "ServerAddress",
     "Subscription",
+    "TCPDialer",
     "connect",
     "next_nuid",
     "parse_servers",

@@ -1,38 +1,60 @@
-"""Server URLs and credentials."""
+"""Connect options: one frozen record, validated when it is built; server URLs.
+
+:class:`ConnectOptions` holds every knob of a connection with its default written once,
+here; :func:`natskv.connect` takes the same names as typed keyword arguments, so a
+misspelt option (``conect_timeout=1``) is refused by mypy and by Python alike. Every
+check runs at construction, before anything is sent. Secrets (password, token, NKey
+seed) never appear in a repr.
+"""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from natskv.client._auth import check_seed, load_credentials, read_seed_file
 from natskv.errors import NatsError
+from natskv.protocol import MAX_CONTROL_LINE, check_subject
+
+if TYPE_CHECKING:
+    from natskv.client._transport import Dialer
 
 __all__ = [
+    "DEFAULT_PENDING_BYTES",
+    "DEFAULT_PENDING_MSGS",
     "DEFAULT_URL",
+    "ConnectOptions",
+    "ErrorCallback",
+    "EventCallback",
     "ServerAddress",
-    "load_credentials",
+    "parse_server",
     "parse_servers",
-    "sign_nonce",
 ]
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
+DEFAULT_PENDING_MSGS = 512 * 1024
+DEFAULT_PENDING_BYTES = 128 * 1024 * 1024
 _SCHEMES = {"nats", "tls", "ws", "wss"}
+
+ErrorCallback = Callable[[Exception], Any]
+EventCallback = Callable[[], Any]
 
 
 @dataclass(frozen=True)
 class ServerAddress:
-    """One server of the pool."""
+    """One server of the pool. Its repr and :attr:`url` leave the credentials out."""
 
     scheme: str
     host: str
     port: int
     user: str | None = None
-    password: str | None = None
-    token: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     discovered: bool = False
 
     @property
@@ -56,15 +78,17 @@ def parse_server(url: str, *, discovered: bool = False) -> ServerAddress:
         text = "nats://" + text
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
+    # what an error message may show: the URL without its credentials
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     if scheme not in _SCHEMES:
-        raise NatsError(f"unsupported URL scheme {scheme!r} in {url!r}")
+        raise NatsError(f"unsupported URL scheme {scheme!r} in {shown!r}")
     if scheme in ("ws", "wss"):
         raise NatsError("websocket URLs are not supported; use nats:// or tls://")
     host = parts.hostname or "127.0.0.1"
     try:
         port = parts.port or 4222
     except ValueError:
-        raise NatsError(f"bad port in server URL {url!r}") from None
+        raise NatsError(f"bad port in server URL {shown!r}") from None
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     token = None
@@ -85,34 +109,158 @@ def parse_servers(servers: str | list[str] | tuple[str, ...] | None) -> list[Ser
     return pool
 
 
-_JWT_RE = re.compile(
-    r"-{3,}[^\n]*BEGIN[^\n]*JWT[^\n]*-{3,}\s*\n(.*?)\n\s*-{3,}[^\n]*END[^\n]*JWT", re.DOTALL
-)
-_SEED_RE = re.compile(
-    r"-{3,}[^\n]*BEGIN[^\n]*NKEY SEED[^\n]*-{3,}\s*\n(.*?)\n\s*-{3,}[^\n]*END", re.DOTALL
-)
+_SECRETS = frozenset({"password", "token", "nkeys_seed"})
 
 
-def load_credentials(path: str | os.PathLike[str]) -> tuple[str, bytes]:
-    """Read a ``.creds`` file: ``(jwt, seed)``."""
-    text = Path(path).read_text()
-    jwt = _JWT_RE.search(text)
-    seed = _SEED_RE.search(text)
-    if not jwt or not seed:
-        raise NatsError(f"{path}: not a NATS credentials file (JWT and NKEY seed expected)")
-    return jwt.group(1).strip(), seed.group(1).strip().encode()
+@dataclass(frozen=True, repr=False)
+class ConnectOptions:
+    """Everything a :class:`~natskv.Connection` can be told, with its defaults.
+
+    Durations are seconds. Authentication is one of: ``user`` + ``password``, ``token``,
+    ``nkeys_seed`` / ``nkeys_seed_file``, or ``user_credentials`` (a ``.creds`` file, read
+    again at every connect); credentials in a server URL are used when none is given here.
+    ``tls`` is an :class:`ssl.SSLContext`, or ``True`` for the default one; TLS is also
+    used for ``tls://`` URLs and when the server requires it. ``max_reconnect_attempts``
+    counts per server, ``-1`` for no limit; ``ping_interval=0`` turns keepalives off.
+    ``max_control_line`` is the server's setting (its INFO does not say): a command whose
+    arguments exceed it is refused before it is sent, as the server would drop the
+    connection. ``dialer`` replaces TCP, e.g. with :class:`natskv.client.MockNetwork`.
+    """
+
+    name: str | None = None
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    nkeys_seed: str | bytes | None = None
+    nkeys_seed_file: str | os.PathLike[str] | None = None
+    user_credentials: str | os.PathLike[str] | None = None
+    tls: ssl.SSLContext | bool = False
+    tls_hostname: str | None = None
+    tls_handshake_first: bool = False
+    connect_timeout: float = 2.0
+    request_timeout: float = 5.0
+    allow_reconnect: bool = True
+    max_reconnect_attempts: int = 60
+    reconnect_time_wait: float = 2.0
+    reconnect_jitter: float = 0.1
+    reconnect_buffer_size: int = 8 * 1024 * 1024
+    ping_interval: float = 120.0
+    max_outstanding_pings: int = 2
+    inbox_prefix: str = "_INBOX"
+    no_echo: bool = False
+    ignore_discovered_servers: bool = False
+    pending_msgs_limit: int = DEFAULT_PENDING_MSGS
+    pending_bytes_limit: int = DEFAULT_PENDING_BYTES
+    max_control_line: int = MAX_CONTROL_LINE
+    error_cb: ErrorCallback | None = None
+    disconnected_cb: EventCallback | None = None
+    reconnected_cb: EventCallback | None = None
+    closed_cb: EventCallback | None = None
+    dialer: Dialer | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("name", "user", "password", "token", "tls_hostname"):
+            _optional(self, name, str)
+        for name in ("nkeys_seed_file", "user_credentials"):
+            _optional(self, name, (str, os.PathLike))
+        _optional(self, "nkeys_seed", (str, bytes))
+        for name in ("tls_handshake_first", "allow_reconnect", "no_echo"):
+            _flag(self, name)
+        _flag(self, "ignore_discovered_servers")
+        if not isinstance(self.tls, (bool, ssl.SSLContext)):
+            raise TypeError(f"tls must be an ssl.SSLContext or a bool, not {self.tls!r}")
+        _number(self, "connect_timeout", above=0)
+        _number(self, "request_timeout", above=0)
+        _number(self, "reconnect_time_wait", least=0)
+        _number(self, "reconnect_jitter", least=0)
+        _number(self, "ping_interval", least=0)
+        _number(self, "max_reconnect_attempts", least=-1, integer=True)
+        _number(self, "reconnect_buffer_size", least=0, integer=True)
+        _number(self, "max_outstanding_pings", least=1, integer=True)
+        _number(self, "pending_msgs_limit", least=1, integer=True)
+        _number(self, "pending_bytes_limit", least=1, integer=True)
+        # room for the shortest command with an inbox: PUB <subject> <inbox>.<id> <size>
+        _number(self, "max_control_line", least=128, integer=True)
+        for name in ("error_cb", "disconnected_cb", "reconnected_cb", "closed_cb"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be callable, not {type(value).__name__}")
+        dialer = self.dialer
+        if dialer is not None and not (hasattr(dialer, "connect") and hasattr(dialer, "start_tls")):
+            raise TypeError("dialer must have connect() and start_tls() (see natskv.client.Dialer)")
+        check_subject(self.inbox_prefix, "inbox prefix")
+        tokens = self.inbox_prefix.split(".")
+        if "" in tokens or "*" in tokens or ">" in tokens:
+            raise ValueError(
+                f"inbox prefix {self.inbox_prefix!r} must be dot-separated tokens without wildcards"
+            )
+        self._check_auth()
+
+    def _check_auth(self) -> None:
+        if self.password is not None and self.user is None:
+            raise ValueError("password given without user")
+        ways = [
+            name
+            for name, given in (
+                ("user/password", self.user is not None),
+                ("token", self.token is not None),
+                ("nkeys_seed", self.nkeys_seed is not None),
+                ("nkeys_seed_file", self.nkeys_seed_file is not None),
+                ("user_credentials", self.user_credentials is not None),
+            )
+            if given
+        ]
+        if len(ways) > 1:
+            raise ValueError(f"give one way to authenticate, not {' and '.join(ways)}")
+        # Checked now, not at the first handshake: bad credentials are bad input. Files
+        # are read again at every handshake (a rotated file is picked up on reconnect).
+        if self.nkeys_seed is not None:
+            check_seed(self.nkeys_seed, "nkeys_seed")
+        if self.nkeys_seed_file is not None:
+            read_seed_file(self.nkeys_seed_file)
+        if self.user_credentials is not None:
+            try:
+                load_credentials(self.user_credentials)
+            except NatsError as exc:
+                raise ValueError(str(exc)) from None
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == f.default:
+                continue
+            shown.append(f"{f.name}=<hidden>" if f.name in _SECRETS else f"{f.name}={value!r}")
+        return f"ConnectOptions({', '.join(shown)})"
 
 
-def sign_nonce(seed: bytes, nonce: str) -> tuple[str, str]:
-    """Sign the server's nonce with an NKey seed: ``(signature, public_key)``."""
-    try:
-        import nkeys
-    except ImportError as exc:  # pragma: no cover - nkeys is a declared dependency
-        raise NatsError("NKey authentication needs the 'nkeys' package") from exc
-    kp = nkeys.from_seed(seed)
-    try:
-        sig = kp.sign(nonce.encode())
-        public = kp.public_key.decode()
-    finally:
-        kp.wipe()
-    return base64.urlsafe_b64encode(sig).decode().rstrip("="), public
+def _optional(options: ConnectOptions, name: str, kind: type | tuple[type, ...]) -> None:
+    value = getattr(options, name)
+    if value is not None and not isinstance(value, kind):
+        # the value may be a secret: name its type only
+        raise TypeError(f"{name} has the wrong type ({type(value).__name__})")
+
+
+def _flag(options: ConnectOptions, name: str) -> None:
+    value = getattr(options, name)
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+
+
+def _number(
+    options: ConnectOptions,
+    name: str,
+    *,
+    above: float | None = None,
+    least: float | None = None,
+    integer: bool = False,
+) -> None:
+    value = getattr(options, name)
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        kind = "an integer" if integer else "a number"
+        raise TypeError(f"{name} must be {kind}, not {value!r}")
+    number = float(value)
+    if above is not None and not number > above:
+        raise ValueError(f"{name} must be greater than {above}, not {value!r}")
+    if least is not None and not number >= least:
+        raise ValueError(f"{name} must be at least {least}, not {value!r}")

@@ -4,6 +4,9 @@ Delivery happens inside the connection's ``data_received``: a plain-function cal
 called right there (the fastest path, used by JetStream's ordered consumer); otherwise the
 message goes to a deque that an async iterator, or one worker task per subscription for a
 coroutine callback, drains. No task is created per message.
+
+A :class:`Subscription` asks its connection for nothing but what
+:class:`SubscriptionOwner` lists (the connection's :class:`Subscriptions` table).
 """
 
 from __future__ import annotations
@@ -13,20 +16,38 @@ import contextlib
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from natskv.errors import ConnectionClosedError, SlowConsumerError, TimeoutError
+from natskv.errors import ConnectionClosedError, SlowConsumerError
 from natskv.protocol import Msg
 
-if TYPE_CHECKING:
-    from natskv.client._connection import Connection
-
-__all__ = ["DEFAULT_PENDING_BYTES", "DEFAULT_PENDING_MSGS", "MessageHandler", "Subscription"]
-
-DEFAULT_PENDING_MSGS = 512 * 1024
-DEFAULT_PENDING_BYTES = 128 * 1024 * 1024
+__all__ = ["MessageHandler", "Subscription", "SubscriptionOwner"]
 
 MessageHandler = Callable[[Msg], Any] | Callable[[Msg], Awaitable[Any]]
+
+
+class SubscriptionOwner(Protocol):
+    """The narrow interface a subscription uses: its connection's subscription table."""
+
+    def report_error(self, exc: Exception, *, log: bool = True) -> None:
+        """Hand a background error to the connection (log and ``error_cb``)."""
+        ...
+
+    def unsubscribe(self, sub: Subscription, limit: int = 0) -> None:
+        """UNSUB now, or after ``limit`` messages in total."""
+        ...
+
+    def remove(self, sub: Subscription) -> None:
+        """Forget ``sub``: its auto-unsubscribe limit was reached."""
+        ...
+
+    async def drain(self, subs: list[Subscription], timeout: float | None = None) -> None:
+        """UNSUB and keep delivering until the server confirms it."""
+        ...
+
+    async def wait(self, fut: asyncio.Future[None], timeout: float, what: str) -> None:
+        """Await ``fut`` with the connection's deadlines."""
+        ...
 
 
 class Subscription:
@@ -35,13 +56,14 @@ class Subscription:
     __slots__ = (
         "_async_cb",
         "_closed",
-        "_conn",
         "_delivered",
         "_limit_bytes",
         "_limit_msgs",
         "_max_msgs",
+        "_owner",
         "_pending",
         "_pending_bytes",
+        "_slow",
         "_sync_cb",
         "_waiter",
         "_worker",
@@ -53,16 +75,16 @@ class Subscription:
 
     def __init__(
         self,
-        conn: Connection,
+        owner: SubscriptionOwner,
         sid: int,
         subject: str,
         queue: str | None,
         cb: MessageHandler | None,
         *,
-        pending_msgs_limit: int = DEFAULT_PENDING_MSGS,
-        pending_bytes_limit: int = DEFAULT_PENDING_BYTES,
+        pending_msgs_limit: int,
+        pending_bytes_limit: int,
     ) -> None:
-        self._conn = conn
+        self._owner = owner
         self.sid = sid
         self.subject = subject
         self.queue = queue
@@ -82,6 +104,7 @@ class Subscription:
         self._worker: asyncio.Task[None] | None = None
         self._limit_msgs = pending_msgs_limit
         self._limit_bytes = pending_bytes_limit
+        self._slow = False
         #: messages dropped because this subscription exceeded its pending limits
         self.dropped = 0
         if self._async_cb is not None:
@@ -96,15 +119,19 @@ class Subscription:
             try:
                 cb(msg)
             except Exception as exc:  # a user callback must not break the reader
-                self._conn._report_error(exc)
+                self._owner.report_error(exc)
         else:
             pending = self._pending
             if len(pending) >= self._limit_msgs or self._pending_bytes >= self._limit_bytes:
                 self.dropped += 1
-                self._conn._report_error(
-                    SlowConsumerError(f"slow consumer on {self.subject!r}: message dropped")
+                # every drop reaches error_cb; the log says it once per slow spell
+                self._owner.report_error(
+                    SlowConsumerError(f"slow consumer on {self.subject!r}: message dropped"),
+                    log=not self._slow,
                 )
+                self._slow = True
             else:
+                self._slow = False
                 pending.append(msg)
                 self._pending_bytes += len(msg.data)
                 waiter = self._waiter
@@ -113,7 +140,7 @@ class Subscription:
                     if not waiter.done():
                         waiter.set_result(None)
         if self._max_msgs and self._delivered >= self._max_msgs:
-            self._conn._remove_subscription(self)
+            self._owner.remove(self)
             self._finish()
 
     def _finish(self) -> None:
@@ -138,7 +165,7 @@ class Subscription:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._conn._report_error(exc)
+                self._owner.report_error(exc)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -160,7 +187,8 @@ class Subscription:
     async def next_msg(self, timeout: float | None = None) -> Msg:
         """The next message; raises :class:`StopAsyncIteration` once the subscription ended.
 
-        A ``timeout`` raises :class:`natskv.TimeoutError` when nothing arrives in time.
+        A ``timeout`` raises :class:`natskv.TimeoutError` when nothing arrives in time
+        (measured in 50 ms steps, like every timeout of the connection).
         """
         if self._sync_cb is not None:
             raise TypeError("next_msg() is not available on a subscription with a callback")
@@ -168,20 +196,16 @@ class Subscription:
         while not pending:
             if self._closed:
                 raise StopAsyncIteration
-            waiter = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiter = waiter
-            if timeout is None:
-                await waiter
-            else:
-                try:
-                    await asyncio.wait_for(waiter, timeout)
-                except asyncio.TimeoutError:
-                    raise TimeoutError(
-                        f"no message on {self.subject!r} within {timeout}s"
-                    ) from None
-                finally:
-                    if self._waiter is waiter:
-                        self._waiter = None
+            try:
+                if timeout is None:
+                    await waiter
+                else:
+                    await self._owner.wait(waiter, timeout, f"no message on {self.subject!r}")
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
         msg = pending.popleft()
         self._pending_bytes -= len(msg.data)
         return msg
@@ -196,7 +220,7 @@ class Subscription:
 
     async def unsubscribe(self, limit: int = 0) -> None:
         """Stop the subscription now, or after ``limit`` messages in total."""
-        self._conn._unsubscribe(self, limit)
+        self._owner.unsubscribe(self, limit)
         if not limit or self._delivered >= limit:
             await self._stop_worker()
 
@@ -205,11 +229,7 @@ class Subscription:
 
         Messages the server sent before it processed the unsubscribe are delivered too.
         """
-        conn = self._conn
-        try:
-            await conn._drain_subscriptions([self], conn.request_timeout)
-        except asyncio.TimeoutError:
-            conn._report_error(TimeoutError(f"drain of {self.subject!r} timed out"))
+        await self._owner.drain([self])
         worker = self._worker
         if worker is not None:
             await asyncio.shield(worker)

@@ -435,9 +435,11 @@ class JetStream:
             if not done.done():
                 done.set_exception(exc)
 
-        reply, close = self.nc.open_reply_stream(handler, on_close=on_close)
+        reply, close = self.nc.lowlevel.open_reply_stream(handler, on_close=on_close)
         try:
-            self.nc.publish_nowait(self.direct_subject(stream), _encode(dict(request)), reply=reply)
+            self.nc.lowlevel.publish_nowait(
+                self.direct_subject(stream), _encode(dict(request)), reply=reply
+            )
             handle.append(loop.call_later(t, _expire_batch, done, t))
             end = await done
         finally:

@@ -169,7 +169,7 @@ class OrderedConsumer:
             num_replicas=1,
             inactive_threshold=_INACTIVE_NS,
         )
-        sub = nc.subscribe_nowait(inbox, cb=self._on_msg)
+        sub = nc.lowlevel.subscribe_nowait(inbox, cb=self._on_msg)
         self._sub = sub
         self._name = name
         self._ack_prefix = f"$JS.ACK.{self.stream}.{name}."
@@ -294,7 +294,7 @@ class OrderedConsumer:
 
     def _respond(self, subject: str) -> None:
         with contextlib.suppress(NatsError):
-            self._nc.publish_nowait(subject, b"")
+            self._nc.lowlevel.publish_nowait(subject, b"")
 
     def _wake(self) -> None:
         waiter = self._waiter

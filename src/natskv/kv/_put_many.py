@@ -43,7 +43,7 @@ async def put_many(store: KVStore, items: Iterable[tuple[str, Any]], window: int
     prefix = store._write_prefix
     subjects = [prefix + key for key in keys]
     acks = _AckWindow(n)
-    reply_prefix, close = nc.open_reply_stream(
+    reply_prefix, close = nc.lowlevel.open_reply_stream(
         acks.on_reply, many_subjects=True, on_close=acks.on_close
     )
     acks.prefix_len = len(reply_prefix)
@@ -55,7 +55,7 @@ async def put_many(store: KVStore, items: Iterable[tuple[str, Any]], window: int
             limit = min(n, acks.received + window)
             if sent < limit:
                 replies = [f"{reply_prefix}{i}" for i in range(sent, limit)]
-                nc.publish_many(
+                nc.lowlevel.publish_many(
                     zip(subjects[sent:limit], payloads[sent:limit], replies, strict=True),
                     checked=True,
                 )

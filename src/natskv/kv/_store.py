@@ -171,7 +171,7 @@ class KVStore:
     ) -> int:
         subject = self._write_prefix + key
         try:
-            msg = await self._nc.request_future(
+            msg = await self._nc.lowlevel.request_future(
                 subject, data, headers=headers, timeout=self._timeout, checked=True
             )
         except NoRespondersError as exc:
@@ -215,7 +215,9 @@ class KVStore:
         data = self._encode(value)
         subject = self._write_prefix + key
         try:  # _publish without its coroutine: put is the hot write path
-            msg = await self._nc.request_future(subject, data, timeout=self._timeout, checked=True)
+            msg = await self._nc.lowlevel.request_future(
+                subject, data, timeout=self._timeout, checked=True
+            )
         except NoRespondersError as exc:
             msg = await self._recover(exc, subject, data, None)
         except MaxPayloadError as exc:
@@ -232,7 +234,7 @@ class KVStore:
         validate_key(key, self._max_key)
         data = self._encode(value)
         try:
-            token, fut = self._nc.request_nowait(
+            token, fut = self._nc.lowlevel.request_nowait(
                 self._write_prefix + key, data, timeout=self._timeout
             )
         except MaxPayloadError as exc:
@@ -242,7 +244,7 @@ class KVStore:
     async def _finish_put(self, token: str, fut: asyncio.Future[Msg], key: str, data: bytes) -> int:
         subject = self._write_prefix + key
         try:
-            msg = await self._nc.await_reply(token, fut, subject)
+            msg = await self._nc.lowlevel.await_reply(token, fut, subject)
         except NoRespondersError as exc:
             msg = await self._recover(exc, subject, data, None)
         return self._ack(msg, key, None)
@@ -407,7 +409,7 @@ class KVStore:
     async def _direct_request(self, subject: str, payload: bytes = b"") -> Msg:
         """A Direct Get (a request any replica answers), recovered after no responders."""
         try:
-            return await self._nc.request_future(
+            return await self._nc.lowlevel.request_future(
                 subject, payload, timeout=self._timeout, checked=True
             )
         except NoRespondersError as exc:
@@ -554,7 +556,7 @@ class KVStore:
             validate_key(key, self._max_key)
             subject = self._direct_prefix + key
             try:
-                msg = await self._nc.request_future(
+                msg = await self._nc.lowlevel.request_future(
                     subject, b"", timeout=self._timeout, checked=True
                 )
             except NoRespondersError as exc:

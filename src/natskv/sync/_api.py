@@ -12,16 +12,22 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import natskv as _a
+from natskv.client._connection import _DEFAULT
 from natskv.kv._store import _NO_DEFAULT
 from natskv.sync._portal import Portal, _unwrap
 
 if TYPE_CHECKING:
+    import os
+    import ssl
     from collections.abc import Callable, Iterable, Iterator, Mapping
     from types import TracebackType
 
     from natskv.client import Msg
-    from natskv.client._connection import ConnectionState, Headers
+    from natskv.client._connection import ConnectionState
+    from natskv.client._lowlevel import Headers
+    from natskv.client._options import ConnectOptions, ErrorCallback, EventCallback
     from natskv.client._subscription import MessageHandler
+    from natskv.client._transport import Dialer
     from natskv.errors import KeyExistsError, KeyNotFoundError, WrongRevisionError
     from natskv.jetstream._context import StoredMessage
     from natskv.jetstream._models import (
@@ -52,7 +58,13 @@ T = TypeVar("T")
 
 
 class Connection:
-    """A connection to a NATS server (or cluster), with reconnect. Made by :func:`connect`."""
+    """A connection to a NATS server (or cluster), with reconnect. Made by :func:`connect`.
+
+    ``lowlevel`` holds the non-awaiting entry points (``publish_nowait``,
+    ``request_future``, reply streams, ...) that natskv's JetStream and Key/Value layers
+    use on their hot paths. They are documented there, but are not part of the stable
+    API.
+    """
 
     _async: _a.Connection
     _portal: Portal
@@ -68,32 +80,21 @@ class Connection:
         return self if obj is self._async else Connection._wrap(self._portal, obj)
 
     @property
-    def connect_timeout(self) -> float:
-        return self._async.connect_timeout
-
-    @property
-    def request_timeout(self) -> float:
-        return self._async.request_timeout
-
-    @property
     def msgs_in(self) -> int:
         return self._async.msgs_in
-
-    @property
-    def msgs_out(self) -> int:
-        return self._async.msgs_out
 
     @property
     def bytes_in(self) -> int:
         return self._async.bytes_in
 
     @property
-    def bytes_out(self) -> int:
-        return self._async.bytes_out
-
-    @property
     def reconnects(self) -> int:
         return self._async.reconnects
+
+    @property
+    def options(self) -> ConnectOptions:
+        """The options this connection was made with."""
+        return self._async.options
 
     @property
     def state(self) -> ConnectionState:
@@ -127,7 +128,7 @@ class Connection:
 
     @property
     def connected_url(self) -> str | None:
-        """The URL of the server we are connected to."""
+        """The URL of the server we are connected to (without credentials)."""
         return self._async.connected_url
 
     @property
@@ -139,6 +140,16 @@ class Connection:
     def last_error(self) -> Exception | None:
         """The last asynchronous error seen (also passed to ``error_cb``)."""
         return self._async.last_error
+
+    @property
+    def msgs_out(self) -> int:
+        """Messages queued for sending so far."""
+        return self._async.msgs_out
+
+    @property
+    def bytes_out(self) -> int:
+        """Bytes written to sockets so far."""
+        return self._async.bytes_out
 
     def new_inbox(self) -> str:
         """A new unique inbox subject."""
@@ -152,14 +163,15 @@ class Connection:
         reply: str | None = None,
         headers: Headers = None,
     ) -> None:
-        """Publish a message. Returns once it is queued (waits only if the socket is full)."""
+        """Publish a message. Returns once it is queued (waits only if the socket is full).
+
+        ``headers`` is a mapping (a list value repeats the name) or an encoded header
+        block. Raises :class:`MaxPayloadError` or :class:`BadSubjectError` before anything
+        is sent when the server would refuse the message.
+        """
         return self._portal.call(
             self._async.publish(subject, payload, reply=reply, headers=headers)
         )
-
-    def flush(self, timeout: float | None = None) -> None:
-        """Send everything queued and wait until the server has processed it (PING/PONG)."""
-        return self._portal.call(self._async.flush(timeout))
 
     def subscribe(
         self,
@@ -173,7 +185,7 @@ class Connection:
     ) -> Subscription:
         """Subscribe to ``subject``. With ``cb`` messages go to the callback (a plain function
         is called inline, a coroutine function by one worker task); without, iterate the
-        returned :class:`Subscription`.
+        returned :class:`Subscription`. ``max_msgs`` unsubscribes after that many.
         """
         return Subscription._wrap(
             self._portal,
@@ -188,6 +200,13 @@ class Connection:
                 )
             ),
         )
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Send everything queued and wait until the server has processed it (PING/PONG).
+
+        Raises :class:`natskv.TimeoutError` after ``timeout`` (default: ``request_timeout``).
+        """
+        return self._portal.call(self._async.flush(timeout))
 
     def request(
         self,
@@ -282,7 +301,8 @@ class Subscription:
     def next_msg(self, timeout: float | None = None) -> Msg:
         """The next message; raises :class:`StopIteration` once the subscription ended.
 
-        A ``timeout`` raises :class:`natskv.TimeoutError` when nothing arrives in time.
+        A ``timeout`` raises :class:`natskv.TimeoutError` when nothing arrives in time
+        (measured in 50 ms steps, like every timeout of the connection).
         """
         return self._portal.call(self._async.next_msg(timeout))
 
@@ -1082,17 +1102,89 @@ class KVWatcher(Generic[T]):
         return self._portal.call(self._async.initial_values())
 
 
-def connect(servers: str | list[str] | tuple[str, ...] | None = None, **options: Any) -> Connection:
+def connect(
+    servers: str | list[str] | tuple[str, ...] | None = None,
+    *,
+    options: ConnectOptions | None = None,
+    name: str | None = _DEFAULT,
+    user: str | None = _DEFAULT,
+    password: str | None = _DEFAULT,
+    token: str | None = _DEFAULT,
+    nkeys_seed: str | bytes | None = _DEFAULT,
+    nkeys_seed_file: str | os.PathLike[str] | None = _DEFAULT,
+    user_credentials: str | os.PathLike[str] | None = _DEFAULT,
+    tls: ssl.SSLContext | bool = _DEFAULT,
+    tls_hostname: str | None = _DEFAULT,
+    tls_handshake_first: bool = _DEFAULT,
+    connect_timeout: float = _DEFAULT,
+    request_timeout: float = _DEFAULT,
+    allow_reconnect: bool = _DEFAULT,
+    max_reconnect_attempts: int = _DEFAULT,
+    reconnect_time_wait: float = _DEFAULT,
+    reconnect_jitter: float = _DEFAULT,
+    reconnect_buffer_size: int = _DEFAULT,
+    ping_interval: float = _DEFAULT,
+    max_outstanding_pings: int = _DEFAULT,
+    inbox_prefix: str = _DEFAULT,
+    no_echo: bool = _DEFAULT,
+    ignore_discovered_servers: bool = _DEFAULT,
+    pending_msgs_limit: int = _DEFAULT,
+    pending_bytes_limit: int = _DEFAULT,
+    max_control_line: int = _DEFAULT,
+    error_cb: ErrorCallback | None = _DEFAULT,
+    disconnected_cb: EventCallback | None = _DEFAULT,
+    reconnected_cb: EventCallback | None = _DEFAULT,
+    closed_cb: EventCallback | None = _DEFAULT,
+    dialer: Dialer | None = _DEFAULT,
+) -> Connection:
     """Connect to NATS and return the :class:`Connection`.
 
     ``servers`` is a URL, a comma-separated list or a list of URLs; by default the
     ``NATS_URL`` environment variable, else ``nats://127.0.0.1:4222``. Use it as
-    ``with natskv.connect() as nc: ...`` to close on exit. Options are the
-    keyword arguments of :class:`Connection`.
+    ``with natskv.connect() as nc: ...`` to close on exit.
+
+    Every keyword is a field of :class:`ConnectOptions` (documented and defaulted there);
+    keywords given override ``options``, a record to start from. Bad values raise
+    :class:`TypeError` or :class:`ValueError` before any socket is opened.
     """
     portal = Portal()
     try:
-        conn = portal.call(_a.connect(servers, **options))
+        conn = portal.call(
+            _a.connect(
+                servers,
+                options=options,
+                name=name,
+                user=user,
+                password=password,
+                token=token,
+                nkeys_seed=nkeys_seed,
+                nkeys_seed_file=nkeys_seed_file,
+                user_credentials=user_credentials,
+                tls=tls,
+                tls_hostname=tls_hostname,
+                tls_handshake_first=tls_handshake_first,
+                connect_timeout=connect_timeout,
+                request_timeout=request_timeout,
+                allow_reconnect=allow_reconnect,
+                max_reconnect_attempts=max_reconnect_attempts,
+                reconnect_time_wait=reconnect_time_wait,
+                reconnect_jitter=reconnect_jitter,
+                reconnect_buffer_size=reconnect_buffer_size,
+                ping_interval=ping_interval,
+                max_outstanding_pings=max_outstanding_pings,
+                inbox_prefix=inbox_prefix,
+                no_echo=no_echo,
+                ignore_discovered_servers=ignore_discovered_servers,
+                pending_msgs_limit=pending_msgs_limit,
+                pending_bytes_limit=pending_bytes_limit,
+                max_control_line=max_control_line,
+                error_cb=error_cb,
+                disconnected_cb=disconnected_cb,
+                reconnected_cb=reconnected_cb,
+                closed_cb=closed_cb,
+                dialer=dialer,
+            )
+        )
     except BaseException:
         portal.stop()
         raise

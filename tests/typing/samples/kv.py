@@ -73,5 +73,5 @@ async def results(store: KVStore) -> None:
 async def connecting() -> None:
     # connect() forwards **options to Connection: a misspelled one must not type-check
     url = "nats://127.0.0.1:4222"
-    nc = await natskv.connect(url, request_timout=1.0)  # E pending: "request_timout"
+    nc = await natskv.connect(url, request_timout=1.0)  # E: "request_timout"
     reveal_type(nc.is_connected)  # R: bool

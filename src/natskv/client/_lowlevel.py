@@ -1,0 +1,198 @@
+"""The low-level entry points of a connection, for natskv's own layers.
+
+Reached through one attribute, ``Connection.lowlevel``, so the main surface of
+:class:`~natskv.Connection` stays the awaitable API users need. What is here serves the
+hot paths of JetStream and Key/Value: calls that queue without awaiting (so many leave in
+one socket write), requests returning a bare future, reply streams handled inline from
+the reader, and ``checked=True`` to skip the whitespace check of subjects the caller
+built from parts it validated itself. The protocol limits (``max_payload``,
+``max_control_line``) are always checked.
+
+Not part of the stable API: names and signatures may change with natskv's layers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from natskv.client._deadlines import Deadlines
+from natskv.client._requests import RequestMux, StreamCloser
+from natskv.client._subscription import MessageHandler, Subscription
+from natskv.client._subscriptions import Subscriptions
+from natskv.client._writer import Writer
+from natskv.errors import NoRespondersError
+from natskv.protocol import Msg, check_subject, encode_headers
+
+if TYPE_CHECKING:
+    from natskv.client._connection import Connection
+
+__all__ = ["Headers", "LowLevel", "header_block"]
+
+Headers = Mapping[str, str] | Mapping[str, str | list[str] | tuple[str, ...]] | bytes | None
+
+
+def header_block(headers: Mapping[str, str | list[str] | tuple[str, ...]] | bytes) -> bytes:
+    """``headers`` as an encoded header block (a block already encoded passes through)."""
+    return headers if isinstance(headers, bytes) else encode_headers(headers)
+
+
+class LowLevel:
+    """Non-awaiting publish, subscribe and request calls of one connection (see the module)."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        writer: Writer,
+        subs: Subscriptions,
+        mux: RequestMux,
+        deadlines: Deadlines,
+    ) -> None:
+        self._conn = conn
+        self._writer = writer
+        self._subs = subs
+        self._mux = mux
+        self._deadlines = deadlines
+
+    # -- publish ------------------------------------------------------------------------
+
+    def publish_nowait(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        reply: str | None = None,
+        headers: Headers = None,
+        checked: bool = False,
+    ) -> None:
+        """Queue a message without awaiting (it leaves with the writes of this loop turn)."""
+        if not checked:
+            check_subject(subject)
+            if reply is not None:
+                check_subject(reply, "reply subject")
+        self._writer.publish(
+            subject, reply, payload, None if headers is None else header_block(headers)
+        )
+
+    def publish_many(
+        self, messages: Iterable[tuple[str, bytes, str | None]], *, checked: bool = False
+    ) -> int:
+        """Queue many ``(subject, payload, reply)`` messages at once; returns how many.
+
+        All or nothing: every message is checked before any is queued. They leave in the
+        same write, in order.
+        """
+        if not checked:
+            messages = list(messages)
+            for subject, _, reply in messages:
+                check_subject(subject)
+                if reply is not None:
+                    check_subject(reply, "reply subject")
+        return self._writer.publish_many(messages)
+
+    # -- subscribe ----------------------------------------------------------------------
+
+    def subscribe_nowait(
+        self,
+        subject: str,
+        *,
+        queue: str | None = None,
+        cb: MessageHandler | None = None,
+        max_msgs: int = 0,
+        pending_msgs_limit: int | None = None,
+        pending_bytes_limit: int | None = None,
+    ) -> Subscription:
+        """``Connection.subscribe`` without awaiting (the SUB leaves in this loop turn)."""
+        return self._subs.add(
+            subject,
+            queue,
+            cb,
+            max_msgs=max_msgs,
+            pending_msgs_limit=pending_msgs_limit,
+            pending_bytes_limit=pending_bytes_limit,
+        )
+
+    # -- request / reply ----------------------------------------------------------------
+
+    def request_future(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Headers = None,
+        timeout: float | None = None,
+        checked: bool = False,
+    ) -> asyncio.Future[Msg]:
+        """Send a request now and return the future of its reply.
+
+        The future fails with :class:`NoRespondersError` (without the subject) or
+        :class:`natskv.TimeoutError`. A cancelled future's entry is freed when its
+        timeout passes.
+        """
+        return self._conn._start_request(subject, payload, headers, timeout, checked)[1]
+
+    def request_nowait(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Headers = None,
+        timeout: float | None = None,
+    ) -> tuple[str, asyncio.Future[Msg]]:
+        """Send a request now and return ``(token, future)``; used for pipelining.
+
+        Await it with :meth:`await_reply`, or drop it with :meth:`cancel_reply`.
+        """
+        return self._conn._start_request(subject, payload, headers, timeout, False)
+
+    async def await_reply(
+        self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None = None
+    ) -> Msg:
+        """Wait for a reply started by :meth:`request_nowait` (``timeout`` may shorten it)."""
+        if timeout is not None and not fut.done():
+            self._deadlines.request(token, subject, timeout)
+        try:
+            return await fut
+        except NoRespondersError:
+            raise NoRespondersError(subject) from None
+        except asyncio.CancelledError:
+            self._mux.futs.pop(token, None)
+            raise
+
+    def cancel_reply(self, token: str) -> None:
+        """Forget a pending reply started by :meth:`request_nowait`."""
+        self._mux.forget(token)
+
+    def open_reply_stream(
+        self,
+        handler: Callable[[Msg], None],
+        *,
+        many_subjects: bool = False,
+        on_close: StreamCloser | None = None,
+    ) -> tuple[str, Callable[[], None]]:
+        """Route every reply to a new inbox to ``handler`` (called inline from the reader).
+
+        Returns ``(reply_subject, close)``; used for requests answered by many messages,
+        such as a batch direct get. With ``many_subjects=True`` the first item is a prefix:
+        replies to ``prefix + <token>`` for any single token all go to ``handler``, which
+        tells them apart by ``msg.subject`` (pipelined requests that share one handler and
+        no per-request future). That inbox has a subscription of its own, so its replies
+        are routed by subscription id like any delivery.
+
+        ``on_close`` is called (once, from the closing connection) if the connection
+        closes while the stream is open: whoever waits on the stream stops waiting then.
+        """
+        if many_subjects:
+            inbox = f"{self._conn.new_inbox()}."
+            sub = self._subs.add(inbox + "*", None, handler)
+            remove = self._mux.add_closer(on_close) if on_close is not None else None
+
+            def close_sub() -> None:
+                if remove is not None:
+                    remove()
+                self._subs.unsubscribe(sub)
+
+            return inbox, close_sub
+        self._conn._ensure_resp_sub()
+        return self._mux.open_stream(handler, on_close)

@@ -1,0 +1,277 @@
+"""The write side of a connection: framing checks, the write buffer and coalescing.
+
+Every command appends its frame to a buffer and, if none is pending, schedules one
+flush with ``loop.call_soon``. All frames written in the same event-loop turn leave in
+one ``transport.write``; there is no fixed delay, so a request is on the wire as soon as
+the requesting coroutine yields. While disconnected the buffer keeps filling (up to the
+reconnect buffer size) and goes out, in order, right after the next handshake.
+
+Before a message is queued it is checked against what the server enforces by closing
+the connection: ``max_payload`` and ``max_control_line``. A refused message leaves
+nothing behind, and the connection stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from natskv.errors import (
+    BadSubjectError,
+    ConnectionClosedError,
+    MaxPayloadError,
+    NatsConnectionError,
+)
+from natskv.protocol import CRLF
+
+__all__ = ["Writer"]
+
+# Payloads from this size on are queued as their own item instead of being copied into
+# one frame with their control line.
+_LARGE = 64 * 1024
+
+
+class Writer:
+    """The buffered, coalescing writer of one connection (all its sockets in turn)."""
+
+    __slots__ = (
+        "_drain_waiters",
+        "_hpub_line",
+        "_loop",
+        "_pub_line",
+        "buf",
+        "bytes_out",
+        "closed",
+        "limit",
+        "max_control_line",
+        "max_payload",
+        "msgs_out",
+        "paused",
+        "pings",
+        "scheduled",
+        "size",
+        "transport",
+    )
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, *, limit: int, max_control_line: int
+    ) -> None:
+        self._loop = loop
+        #: frames queued and not yet written, and their total size
+        self.buf: list[bytes] = []
+        self.size = 0
+        self.scheduled = False
+        #: the socket's transport once the handshake is done; None while disconnected
+        self.transport: asyncio.Transport | None = None
+        self.paused = False
+        self.closed = False
+        #: how many bytes may wait while disconnected
+        self.limit = limit
+        #: PINGs still in the buffer (their waiters survive a lost socket)
+        self.pings = 0
+        self.max_payload = 1024 * 1024
+        self.max_control_line = max_control_line
+        # the longest PUB / HPUB control line (with the op, its space and CRLF)
+        self._pub_line = max_control_line + 6
+        self._hpub_line = max_control_line + 7
+        self.msgs_out = 0
+        self.bytes_out = 0
+        self._drain_waiters: list[asyncio.Future[None]] = []
+
+    # -- queueing -------------------------------------------------------------------------
+
+    def check_open(self) -> None:
+        """Raise unless a command may be queued now."""
+        if self.transport is None:
+            self._check_offline()
+
+    def _check_offline(self) -> None:
+        if self.closed:
+            raise ConnectionClosedError("the connection is closed")
+        if self.size > self.limit:
+            raise NatsConnectionError("disconnected and the reconnect buffer is full")
+
+    def enqueue(self, data: bytes) -> None:
+        """Queue a frame; it leaves with the others of this loop turn."""
+        self.buf.append(data)
+        self.size += len(data)
+        if not self.scheduled:
+            self.scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def publish(
+        self, subject: str, reply: str | None, payload: bytes, headers: bytes | None
+    ) -> None:
+        """Frame and queue one message (its subjects already checked for whitespace).
+
+        Raises :class:`MaxPayloadError` or :class:`BadSubjectError` (control line too
+        long) with nothing queued.
+        """
+        if self.transport is None:
+            self._check_offline()
+        size = len(payload)
+        if headers is None:
+            if size > self.max_payload:
+                raise self._too_large(size)
+            head = (
+                f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
+            ).encode()
+            if len(head) > self._pub_line:
+                raise self._line_too_long("PUB", head, subject, reply)
+        else:
+            hsize = len(headers)
+            if hsize + size > self.max_payload:
+                raise self._too_large(hsize + size)
+            total = hsize + size
+            head = (
+                f"HPUB {subject} {reply} {hsize} {total}\r\n"
+                if reply
+                else f"HPUB {subject} {hsize} {total}\r\n"
+            ).encode()
+            if len(head) > self._hpub_line:
+                raise self._line_too_long("HPUB", head, subject, reply)
+            head += headers
+        if size < _LARGE:
+            frame = head + payload + CRLF
+            self.buf.append(frame)
+            self.size += len(frame)
+        else:
+            self.buf += (head, payload, CRLF)
+            self.size += len(head) + size + 2
+        self.msgs_out += 1
+        if not self.scheduled:
+            self.scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def publish_many(self, messages: Iterable[tuple[str, bytes, str | None]]) -> int:
+        """Queue ``(subject, payload, reply)`` messages, all or none; returns how many."""
+        if self.transport is None:
+            self._check_offline()
+        max_payload = self.max_payload
+        max_line = self._pub_line
+        parts: list[bytes] = []
+        append = parts.append
+        for subject, payload, reply in messages:
+            size = len(payload)
+            if size > max_payload:
+                raise self._too_large(size)
+            head = (
+                f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
+            ).encode()
+            if len(head) > max_line:
+                raise self._line_too_long("PUB", head, subject, reply)
+            append(head)
+            append(payload)
+            append(CRLF)
+        count = len(parts) // 3
+        if count:
+            self.buf += parts
+            self.size += sum(map(len, parts))
+            self.msgs_out += count
+            if not self.scheduled:
+                self.scheduled = True
+                self._loop.call_soon(self.flush)
+        return count
+
+    def check_command(self, line: bytes, op: str) -> None:
+        """Refuse a control line (``SUB ...\r\n``) whose arguments the server would not take."""
+        if len(line) > self.max_control_line + len(op) + 3:
+            raise BadSubjectError(
+                f"{op} arguments of {len(line) - len(op) - 3} bytes exceed the server's "
+                f"max_control_line of {self.max_control_line} (the server would close "
+                "the connection); nothing was sent"
+            )
+
+    def _too_large(self, size: int) -> MaxPayloadError:
+        return MaxPayloadError(
+            f"message of {size} bytes exceeds the server's max_payload of {self.max_payload}"
+        )
+
+    def _line_too_long(
+        self, op: str, head: bytes, subject: str, reply: str | None
+    ) -> BadSubjectError:
+        args = len(head) - len(op) - 3
+        shown = subject if len(subject) <= 40 else subject[:40] + "..."
+        also = f" and a reply subject of {len(reply)}" if reply else ""
+        return BadSubjectError(
+            f"subject {shown!r} ({len(subject.encode())} bytes{also}) makes {op} arguments of "
+            f"{args} bytes, over the server's max_control_line of {self.max_control_line} "
+            "(the server would close the connection); nothing was sent"
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what is queued, in one write (scheduled by :meth:`enqueue`)."""
+        self.scheduled = False
+        transport = self.transport
+        if not self.buf or transport is None:
+            return
+        buf = self.buf
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
+        buf.clear()
+        self.pings = 0
+        self.bytes_out += self.size
+        self.size = 0
+        transport.write(data)
+
+    def write_now(self, data: bytes) -> None:
+        """Write ahead of the buffer (a PONG answers a PING at once); dropped when offline."""
+        transport = self.transport
+        if transport is not None:
+            transport.write(data)
+
+    def attach(self, transport: asyncio.Transport, first: list[bytes]) -> None:
+        """A handshake is done: write ``first`` (subscriptions to restore), then the buffer."""
+        self.transport = transport
+        frames = first + self.buf if first else self.buf
+        if frames:
+            data = b"".join(frames)
+            self.bytes_out += len(data)
+            transport.write(data)
+        self.buf = []
+        self.size = 0
+        self.pings = 0
+
+    def detach(self) -> None:
+        """The socket is gone: keep buffering until the next :meth:`attach`."""
+        self.transport = None
+        if self.paused:
+            self.resume()
+
+    def close(self) -> None:
+        """No more writes: what is queued goes out now; waiters for the socket fail."""
+        self.closed = True
+        transport = self.transport
+        if transport is not None and self.buf:
+            self.bytes_out += self.size
+            transport.write(b"".join(self.buf))
+        self.buf = []
+        self.size = 0
+        self.pings = 0
+        self.transport = None
+        closed = ConnectionClosedError("the connection was closed")
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_exception(closed)
+
+    # -- back-pressure ------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    async def drained(self) -> None:
+        """Wait until the socket takes writes again (returns at once if it does)."""
+        if not self.paused:
+            return
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._drain_waiters.append(fut)
+        await fut
