@@ -49,8 +49,8 @@ async def test_server_errors_are_logged(caplog: pytest.LogCaptureFixture) -> Non
         server.send(b"-ERR 'Unknown Protocol Operation'\r\n")
         records = _records(caplog)
         assert (logging.ERROR, 'Permissions Violation for Publish to "secret.x"') in records
-        assert (logging.ERROR, "server error: Unknown Protocol Operation") in records
-        assert isinstance(nc.last_error, natskv.NatsError)
+        assert (logging.ERROR, "Unknown Protocol Operation") in records
+        assert isinstance(nc.last_error, natskv.ProtocolError)  # classified by errors' table
     finally:
         await nc.close()
 

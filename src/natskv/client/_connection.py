@@ -59,6 +59,7 @@ from natskv.errors import (
     NoRespondersError,
     ProtocolError,
     TimeoutError,
+    server_error_from,
 )
 from natskv.protocol import OK, PING, PONG, PONG_CMD, Err, Info, Msg, Parser, check_subject
 
@@ -401,16 +402,11 @@ class Connection:
                     logger.debug("discovered server %s", server.url)
 
     def _server_error(self, message: str) -> None:
-        low = message.lower()
-        if "permissions violation" in low:
-            self._report_error(AuthorizationError(message))
-            return
-        if "authorization" in low or "authentication" in low:
-            exc: NatsError = AuthorizationError(message)
-        else:
-            exc = NatsError(f"server error: {message}")
+        # one table (errors.server_error_from) says what an -ERR means and whether the
+        # server closes the connection after it; a handshake in progress fails on those
+        exc, closes = server_error_from(message)
         handshake = self._handshake
-        if handshake is not None:
+        if closes and handshake is not None:
             handshake.on_error(exc)
         self._report_error(exc)
 
