@@ -46,7 +46,7 @@ from natskv.client._options import (
     parse_servers,
 )
 from natskv.client._pings import Pings
-from natskv.client._requests import RequestMux
+from natskv.client._requests import ReplyWaiter, RequestMux
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._transport import ConnectionProtocol, Dialer, TCPDialer
@@ -303,11 +303,14 @@ class Connection:
         headers: Headers,
         timeout: float | None,
         checked: bool,
+        waiter: ReplyWaiter | None = None,
     ) -> tuple[str, asyncio.Future[Msg]]:
         """Send a request and register its reply future under a new token.
 
         Every request form (``request``, ``lowlevel.request_future``, ...) goes through
-        here, once per request: the hot path of request/reply.
+        here, once per request: the hot path of request/reply. ``waiter`` takes the
+        future's place for a request made from another thread (``lowlevel``'s
+        ``request_threadsafe``); what is returned is then that waiter.
         """
         if not checked:
             check_subject(subject)
@@ -322,8 +325,12 @@ class Connection:
             payload,
             None if headers is None else header_block(headers),
         )
-        fut: asyncio.Future[Msg] = _Future(loop=self._loop)
-        mux.futs[token] = fut
+        if waiter is None:
+            fut: asyncio.Future[Msg] = _Future(loop=self._loop)
+            mux.futs[token] = fut
+        else:
+            mux.futs[token] = waiter
+            fut = waiter  # type: ignore[assignment]  # the caller knows what it passed
         self._deadlines.request(
             token, subject, self._request_timeout if timeout is None else timeout
         )

@@ -18,9 +18,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from natskv.errors import TimeoutError
+
+if TYPE_CHECKING:
+    from natskv.client._requests import ReplyWaiter
 
 __all__ = ["TICK", "Deadlines"]
 
@@ -48,9 +51,7 @@ class Deadlines:
         "_waits",
     )
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, replies: dict[str, asyncio.Future[Any]]
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, replies: dict[str, ReplyWaiter]) -> None:
         self._loop = loop
         # Arming reads the clock once: asyncio's loop.time() is a Python method around
         # time.monotonic(), so call that directly when it is the same clock (uvloop's

@@ -14,21 +14,23 @@ Not part of the stable API: names and signatures may change with natskv's layers
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from natskv.client._deadlines import Deadlines
 from natskv.client._requests import RequestMux, StreamCloser
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._writer import Writer
-from natskv.errors import NoRespondersError
+from natskv.errors import ConnectionClosedError, NoRespondersError
 from natskv.protocol import Msg, check_subject, encode_headers
 
 if TYPE_CHECKING:
     from natskv.client._connection import Connection
 
-__all__ = ["Headers", "LowLevel", "header_block"]
+__all__ = ["Headers", "LowLevel", "ThreadReply", "header_block"]
 
 Headers = Mapping[str, str] | Mapping[str, str | list[str] | tuple[str, ...]] | bytes | None
 
@@ -36,6 +38,49 @@ Headers = Mapping[str, str] | Mapping[str, str | list[str] | tuple[str, ...]] | 
 def header_block(headers: Mapping[str, str | list[str] | tuple[str, ...]] | bytes) -> bytes:
     """``headers`` as an encoded header block (a block already encoded passes through)."""
     return headers if isinstance(headers, bytes) else encode_headers(headers)
+
+
+class ThreadReply:
+    """The reply of a request made from another thread (:meth:`LowLevel.request_threadsafe`).
+
+    The loop thread resolves it as it would a future; :meth:`wait` blocks the requesting
+    thread on a plain lock until then, so a reply wakes its thread directly, with no
+    future callback or task in between.
+    """
+
+    __slots__ = ("_exc", "_lock", "_msg")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._msg: Msg | None = None
+        self._exc: BaseException | None = None
+
+    def done(self) -> bool:
+        return self._msg is not None or self._exc is not None
+
+    def set_result(self, result: Msg, /) -> None:
+        self._msg = result
+        self._lock.release()
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        self._exc = exception
+        self._lock.release()
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        if self.done():
+            return False
+        self.set_exception(asyncio.CancelledError(msg))
+        return True
+
+    def wait(self) -> Msg:
+        """Block until the reply (or its error: timeout, no responders, closed) is in."""
+        self._lock.acquire()
+        self._lock.release()
+        if self._exc is not None:
+            raise self._exc
+        assert self._msg is not None
+        return self._msg
 
 
 class LowLevel:
@@ -54,6 +99,11 @@ class LowLevel:
         self._subs = subs
         self._mux = mux
         self._deadlines = deadlines
+        self._loop = conn._loop
+        # requests from other threads, sent by the loop thread in batches: one wake-up of
+        # the loop carries every request queued since the last one
+        self._cross: deque[tuple[str, bytes, Headers, float | None, ThreadReply]] = deque()
+        self._cross_scheduled = False
 
     # -- publish ------------------------------------------------------------------------
 
@@ -145,6 +195,49 @@ class LowLevel:
         Await it with :meth:`await_reply`, or drop it with :meth:`cancel_reply`.
         """
         return self._conn._start_request(subject, payload, headers, timeout, False)
+
+    def request_threadsafe(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Headers = None,
+        timeout: float | None = None,
+    ) -> ThreadReply:
+        """From a thread other than the loop's: send a request, return its reply to wait on.
+
+        The request is queued for the loop thread, which sends it (with every other one
+        queued meanwhile, in one write) and resolves the reply as it resolves any; errors
+        (a bad subject, no responders, a timeout, a closed connection) come out of
+        :meth:`ThreadReply.wait`.
+        """
+        reply = ThreadReply()
+        self._cross.append((subject, payload, headers, timeout, reply))
+        if not self._cross_scheduled:
+            self._cross_scheduled = True
+            try:
+                self._loop.call_soon_threadsafe(self._send_cross)
+            except RuntimeError:  # the loop is closed
+                self._cross_scheduled = False
+                self._fail_cross(ConnectionClosedError("the connection is closed"))
+        return reply
+
+    def _send_cross(self) -> None:
+        # cleared before the queue is emptied: a request queued after this sees the flag
+        # down and schedules the next batch itself
+        self._cross_scheduled = False
+        queue = self._cross
+        start = self._conn._start_request
+        while queue:
+            subject, payload, headers, timeout, reply = queue.popleft()
+            try:
+                start(subject, payload, headers, timeout, False, reply)
+            except Exception as exc:  # refused before sending: that request fails alone
+                reply.set_exception(exc)
+
+    def _fail_cross(self, exc: BaseException) -> None:
+        while self._cross:
+            self._cross.popleft()[-1].set_exception(exc)
 
     async def await_reply(
         self, token: str, fut: asyncio.Future[Msg], subject: str, timeout: float | None = None

@@ -9,17 +9,30 @@ no subscription per request. Deadlines are the connection's :class:`Deadlines`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from natskv.errors import ConnectionClosedError, NoRespondersError
 from natskv.protocol import Msg
 
-__all__ = ["RequestMux", "StreamCloser"]
+__all__ = ["ReplyWaiter", "RequestMux", "StreamCloser"]
 
 _NO_RESPONDERS = b"NATS/1.0 503"
 
 StreamCloser = Callable[[ConnectionClosedError], None]
+
+
+class ReplyWaiter(Protocol):
+    """What waits for a reply: an ``asyncio.Future``, or a :class:`ThreadReply` for a
+    request made from another thread. Only the loop thread calls these."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Msg, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+    def cancel(self, msg: Any | None = None) -> bool: ...
 
 
 class RequestMux:
@@ -38,7 +51,7 @@ class RequestMux:
         self.prefix_len = len(prefix)
         self.sid = 0
         self.token = 0
-        self.futs: dict[str, asyncio.Future[Msg]] = {}
+        self.futs: dict[str, ReplyWaiter] = {}
         self.streams: dict[str, Callable[[Msg], None]] = {}
         self.closers: dict[str, StreamCloser] = {}
 
