@@ -88,6 +88,7 @@ SPEC = [
     ClassSpec("natskv.kv._context:KVContext", constructible=True),
     ClassSpec("natskv.kv._store:KVStore", exclude=frozenset({"put_nowait"})),
     ClassSpec("natskv.kv._watch:KVWatcher", release="stop"),
+    ClassSpec("natskv.kv._scan:KVScan", release="aclose"),
 ]
 FUNCTIONS = ["natskv.client._connection:connect"]
 
@@ -114,6 +115,7 @@ DUNDERS = {
     "__aexit__": "__exit__",
     "__aiter__": "__iter__",
     "__anext__": "__next__",
+    "aclose": "close",  # the sync name of closing an iterator
 }
 
 
@@ -499,7 +501,8 @@ class Generator:
             doc = inspect.cleandoc(doc) + "\n\n" + spec.doc
         self._doc(doc, 1)
         self._emit()
-        self._emit("_async: _a." + cls.__name__ + ("[Any]" if bases else ""), 1)
+        params = bases[0][len("Generic[") : -1] if bases else ""
+        self._emit("_async: _a." + cls.__name__ + (f"[{params}]" if params else ""), 1)
         self._emit("_portal: Portal", 1)
         self._emit()
         self._emit("@classmethod", 1)

@@ -28,7 +28,7 @@ async def _take(w: KVWatcher[Any], n: int) -> list[KVEntry[Any]]:
 
 
 async def _nothing_more(w: KVWatcher[Any]) -> None:
-    with pytest.raises(asyncio.TimeoutError):
+    with pytest.raises(natskv.TimeoutError):
         await w.next(timeout=0.3)
 
 

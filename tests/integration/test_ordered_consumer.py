@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from tests.proxy import FaultProxy
 
 import natskv
 from natskv.client import Msg
@@ -67,9 +69,12 @@ async def _collect(consumer: OrderedConsumer, count: int, timeout: float = 15.0)
 
 
 async def _assert_quiet(consumer: OrderedConsumer) -> None:
-    """Nothing more is delivered: no duplicates were queued behind the last message."""
-    assert not consumer._items
-    with pytest.raises(asyncio.TimeoutError):
+    """Nothing more is delivered: no duplicates were queued behind the last message.
+
+    (A flow-control request that came after it may wait in the queue for the next read.)
+    """
+    assert not [item for item in consumer._items if item[0] is not None]
+    with pytest.raises(natskv.TimeoutError):
         await consumer.next_batch(timeout=0.3)
 
 
@@ -186,8 +191,9 @@ async def test_empty_stream_then_live(js: natskv.JetStream, stream: str) -> None
     info = await consumer.start()
     try:
         assert info.num_pending == 0
-        with pytest.raises(asyncio.TimeoutError):
+        with pytest.raises(natskv.TimeoutError) as ei:
             await consumer.next_batch(timeout=0.2)
+        assert stream in str(ei.value)
         await js.publish(f"{stream}.x", b"first")
         got = await _collect(consumer, 1)
         assert got[0][0].data == b"first"
@@ -447,7 +453,7 @@ async def test_closing_the_connection_ends_a_reader(nats_url: str, stream: str) 
         consumer = js.ordered_consumer(stream)
         await consumer.start()
         for _ in range(500):
-            if len(consumer._items) == 3:
+            if sum(item[0] is not None for item in consumer._items) == 3:
                 break
             await asyncio.sleep(0.01)
         await nc.close()
@@ -525,3 +531,81 @@ async def test_recovers_across_a_server_restart(tmp_path: Path) -> None:
         if nc is not None:
             await nc.close()
         await server.astop()
+
+
+# -- failures and logs ------------------------------------------------------------------
+
+
+async def test_a_deleted_stream_ends_a_waiting_reader_at_once(
+    js: natskv.JetStream, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the server's stream-deleted advisory, not two missed heartbeats (10-20 s), tells
+    name = _name()
+    await js.create_stream({"name": name, "subjects": [f"{name}.>"], "storage": "memory"})
+    consumer = js.ordered_consumer(name)
+    await consumer.start()
+    try:
+        reader = asyncio.ensure_future(consumer.next_batch())
+        await asyncio.sleep(0.05)
+        with caplog.at_level(logging.INFO, logger="natskv.jetstream"):
+            await js.delete_stream(name)
+            with pytest.raises(natskv.StreamNotFoundError):
+                await asyncio.wait_for(reader, 3.0)
+        logged = [r for r in caplog.records if r.name == "natskv.jetstream"]
+        assert any(r.levelno == logging.ERROR and name in r.getMessage() for r in logged)
+    finally:
+        await consumer.stop()
+
+
+async def test_resets_are_logged_with_their_cause(
+    js: natskv.JetStream,
+    stream: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _bulk_publish(js.nc, [f"{stream}.a"] * 20, lambda i: f"v{i}".encode())
+    consumer = js.ordered_consumer(stream)
+    deliver = consumer._on_msg
+    dropped: list[int] = []
+
+    def lossy(msg: Msg) -> None:
+        if not dropped and msg.reply and msg.reply.split(".")[-3:-2] == ["5"]:
+            dropped.append(5)
+            return
+        deliver(msg)
+
+    monkeypatch.setattr(consumer, "_on_msg", lossy)
+    with caplog.at_level(logging.INFO, logger="natskv.jetstream"):
+        await consumer.start()
+        try:
+            await _collect(consumer, 20)
+            await _settled(consumer)
+        finally:
+            await consumer.stop()
+    (record,) = [r for r in caplog.records if r.name == "natskv.jetstream"]
+    assert record.levelno == logging.WARNING
+    assert "gap" in record.getMessage() and stream in record.getMessage()
+
+
+async def test_a_reset_after_a_reconnect_is_logged(
+    nats_url: str, stream: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = nats_url.rsplit("//", 1)[1].split(":")
+    async with FaultProxy(host, int(port)) as proxy:
+        nc = await natskv.connect(proxy.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+        try:
+            consumer = natskv.JetStream(nc).ordered_consumer(stream)
+            await consumer.start()
+            reconnected = asyncio.Event()
+            nc.add_reconnect_listener(reconnected.set)
+            with caplog.at_level(logging.INFO, logger="natskv.jetstream"):
+                proxy.reset()
+                await asyncio.wait_for(reconnected.wait(), WAIT)
+                await asyncio.sleep(0)
+                await _settled(consumer)
+            assert consumer.resets == 1
+            logged = [r.getMessage() for r in caplog.records if r.name == "natskv.jetstream"]
+            assert any("reconnect" in m for m in logged), logged
+            await consumer.stop()
+        finally:
+            await nc.close()

@@ -17,6 +17,11 @@ NAME = "Cons1"
 HDR = b"NATS/1.0\r\nNats-Msg-Size: 3\r\n\r\n"
 FC = b"NATS/1.0 100 FlowControl Request\r\n\r\n"
 HB = b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: %d\r\nNats-Last-Stream: 9\r\n\r\n"
+HB_AT = b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: %d\r\nNats-Last-Stream: %d\r\n\r\n"
+STALLED = (
+    b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: %d\r\nNats-Last-Stream: %d\r\n"
+    b"Nats-Consumer-Stalled: $JS.FC.KV_b.a.9\r\n\r\n"
+)
 
 
 class _Sub:
@@ -46,7 +51,7 @@ def _consumer() -> tuple[OrderedConsumer, list[str], list[int]]:
     c._ack_prefix = f"$JS.ACK.KV_b.{NAME}."
     c._ack_prefix_len = len(c._ack_prefix)
     resets: list[int] = []
-    c._schedule_reset = lambda: resets.append(c._expected_cseq)  # type: ignore[method-assign]
+    c._schedule_reset = lambda *_: resets.append(c._expected_cseq)  # type: ignore[method-assign]
     return c, js.nc.sent, resets
 
 
@@ -115,13 +120,78 @@ async def test_flow_control_waits_for_the_reader_and_heartbeats_check_the_sequen
     c._on_msg(_short(1, 1, 1))
     c._on_msg(Msg("_INBOX.x", SID, "$JS.FC.KV_b.a.2", b"", FC))
     c._on_msg(_short(2, 2, 0))
-    assert sent == ["$JS.FC.KV_b.a.1"] and c._fc_queued == 1
+    assert sent == ["$JS.FC.KV_b.a.1"] and c._markers == 1
     first = await c.next_batch()
     assert [item[1] for item in first] == [1]  # a batch ends at a flow-control request
     second = await c.next_batch()
     assert sent == ["$JS.FC.KV_b.a.1", "$JS.FC.KV_b.a.2"]  # answered once 1 was taken
-    assert [item[1] for item in second] == [2] and c._fc_queued == 0
+    assert [item[1] for item in second] == [2] and c._markers == 0
     c._on_msg(Msg("_INBOX.x", SID, None, b"", HB % 2))  # in step: nothing to do
     assert resets == [] and not c._items
     c._on_msg(Msg("_INBOX.x", SID, None, b"", HB % 5))  # the server delivered more
     assert resets == [3]
+
+
+# -- where the initial snapshot ends --------------------------------------------------------
+
+
+def _snapshot(count: int, boundary: int) -> tuple[OrderedConsumer, list[str], list[int]]:
+    """A consumer serving a snapshot of ``count`` messages, the stream's last at ``boundary``."""
+    c, sent, resets = _consumer()
+    c._snap_count, c._boundary = count, boundary
+    return c, sent, resets
+
+
+def _taken(batch: list[Any]) -> list[int]:
+    return [item[1] for item in batch]
+
+
+async def test_the_snapshot_ends_after_its_last_delivery() -> None:
+    c, _, _ = _snapshot(3, 10)
+    for cseq, sseq in enumerate((4, 6, 7), start=1):
+        c._on_msg(_short(sseq, cseq, 0))  # pending 0 early on is not trusted
+        assert c.caught_up is False
+    c._on_msg(_short(11, 4, 0))  # a live message after it
+    assert not c._snapshot_open
+    assert _taken(await c.next_batch()) == [4, 6, 7]  # the batch ends where the snapshot does
+    assert c.caught_up
+    assert _taken(await c.next_batch()) == [11]
+
+
+async def test_a_snapshot_short_of_messages_ends_at_the_boundary_or_before_a_later_one() -> None:
+    # Some of the snapshot vanished before it was sent: delivery number 3 never comes.
+    c, _, _ = _snapshot(3, 9)
+    c._on_msg(_short(5, 1, 1))
+    c._on_msg(_short(9, 2, 0))  # the stream's last sequence when the snapshot was taken
+    assert _taken(await c.next_batch()) == [5, 9] and c.caught_up
+    c, _, _ = _snapshot(3, 9)
+    c._on_msg(_short(5, 1, 1))
+    c._on_msg(_short(12, 2, 0))  # written after: the snapshot ended before it
+    assert _taken(await c.next_batch()) == [5] and c.caught_up
+    assert _taken(await c.next_batch()) == [12]
+
+
+async def test_an_idle_heartbeat_past_the_boundary_ends_a_snapshot_whose_rest_expired() -> None:
+    c, _, resets = _snapshot(5, 9)
+    c._on_msg(_short(3, 1, 4))
+    c._on_msg(Msg("_INBOX.x", SID, None, b"", HB_AT % (1, 4)))  # stuck on a gone message
+    c._on_msg(Msg("_INBOX.x", SID, None, b"", STALLED % (1, 9)))  # waits for the reader
+    assert c._snapshot_open
+    assert _taken(await c.next_batch()) == [3] and not c.caught_up
+    c._on_msg(Msg("_INBOX.x", SID, None, b"", HB_AT % (1, 9)))  # looked past 9, nothing more
+    assert await c.next_batch() == [] and c.caught_up  # told without a message
+    assert resets == []
+
+
+async def test_a_recreated_snapshot_ends_on_a_repeated_delivery_too() -> None:
+    c, _, _ = _snapshot(2, 8)
+    c._skip_upto = 8  # everything of the new snapshot was delivered before the reset
+    c._on_msg(_short(3, 1, 1))
+    assert c._snapshot_open
+    c._on_msg(_short(8, 2, 0))
+    assert not c._items[0][0] and await c.next_batch() == [] and c.caught_up
+
+
+async def test_a_consumer_of_new_messages_is_caught_up_from_the_start() -> None:
+    c = OrderedConsumer(_JS(), "KV_b", deliver_policy="new")  # type: ignore[arg-type]
+    assert c.caught_up and not c._snapshot_open

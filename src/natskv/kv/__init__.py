@@ -20,11 +20,13 @@ from natskv.kv._config import (
 from natskv.kv._context import KVContext
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._result import KVResult
+from natskv.kv._scan import KVScan
 from natskv.kv._status import KVStatus
 from natskv.kv._store import KVStore
-from natskv.kv._watch import KVWatcher
+from natskv.kv._watch import DecodeErrorPolicy, KVWatcher
 
 __all__ = [
+    "DecodeErrorPolicy",
     "DEFAULT_CODECS",
     "Codec",
     "CodecRegistry",
@@ -37,6 +39,7 @@ __all__ = [
     "KVSource",
     "KVStatus",
     "KVStore",
+    "KVScan",
     "KVWatcher",
     "Placement",
     "RawCodec",

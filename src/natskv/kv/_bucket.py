@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from natskv.kv._codecs import CodecRegistry, decode_value
+from natskv.kv._mapping import MAX_CONTROL_LINE
 
 __all__ = ["Bucket", "Decoder", "decoder_for"]
 
@@ -37,6 +38,8 @@ class Bucket:
     """Whether the stream allows per-message TTL (ADR-48)."""
     max_value: int
     """The largest value the stream takes, in bytes; -1 for no limit of its own."""
+    max_key: int = MAX_CONTROL_LINE
+    """The longest key whose subjects fit a NATS control line (``KVStore.max_key_length``)."""
 
     @property
     def read_prefix_len(self) -> int:

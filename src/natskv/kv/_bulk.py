@@ -178,11 +178,17 @@ async def _scan(
 ) -> dict[str, KVEntry[Any]]:
     """The latest entry per key from a consumer; with ``up_to_revision``, the latest one
     at or before it (reading every kept revision, in stream order)."""
-    from natskv.kv._watch import iterate_entries
+    from natskv.kv._scan import iterate_entries, value_decoder
 
     policy = "last_per_subject" if up_to_revision is None else "all"
     result: dict[str, KVEntry[Any]] = {}
-    scan = iterate_entries(store, items, type_, deliver_policy=policy)
+    scan = iterate_entries(
+        store.js,
+        store._bucket,
+        items,
+        value_decoder(store.codecs, type_, store.bucket),
+        deliver_policy=policy,
+    )
     with translate(store.bucket):
         async with aclosing(scan) as entries:
             async for entry in entries:
@@ -202,13 +208,13 @@ async def purge_deletes(store: KVStore, older_than: timedelta | None) -> int:
     see the delete (a negative ``older_than`` removes every marker). Returns how many keys
     were purged.
     """
-    from natskv.kv._watch import iterate_entries
+    from natskv.kv._scan import iterate_entries
 
     threshold = older_than if older_than is not None else timedelta(minutes=30)
     now = datetime.now(timezone.utc)
     markers: list[KVEntry[Any]] = []
     scan = iterate_entries(
-        store, (">",), bytes, deliver_policy="last_per_subject", headers_only=True
+        store.js, store._bucket, (">",), None, deliver_policy="last_per_subject", headers_only=True
     )
     with translate(store.bucket):
         async with aclosing(scan) as entries:

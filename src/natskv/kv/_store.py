@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from natskv.client import Msg
 from natskv.errors import (
@@ -31,7 +31,7 @@ from natskv.errors import (
     WrongRevisionError,
 )
 from natskv.jetstream import JetStream, StoredMessage, check_direct_status
-from natskv.kv._bucket import Bucket, Decoder, decoder_for
+from natskv.kv._bucket import Bucket
 from natskv.kv._codecs import Codec, CodecRegistry, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._errors import kv_error, recover_no_responders, translate
@@ -54,10 +54,10 @@ from natskv.kv._mapping import (
     validate_revision,
 )
 from natskv.kv._result import KVResult
+from natskv.kv._scan import KVScan, iterate_entries, scan_keys, value_decoder
+from natskv.kv._scan import list_keys as _list_keys
 from natskv.kv._status import KVStatus
-
-if TYPE_CHECKING:
-    from natskv.kv._watch import KVWatcher
+from natskv.kv._watch import DecodeErrorPolicy, KVWatcher
 
 __all__ = ["KVStore"]
 
@@ -108,6 +108,7 @@ class KVStore:
             stream=desc.stream,
             inbox_length=len(js.nc.new_inbox()),
         )
+        self._bucket = dataclasses.replace(desc, max_key=self._max_key)
         if self._max_key < 1:
             raise InvalidBucketNameError(
                 bucket,
@@ -600,6 +601,47 @@ class KVStore:
 
     # ------------------------------------------------------------------ watching and listing
 
+    @overload
+    def watch(
+        self,
+        keys: str | Iterable[str] = ...,
+        *,
+        include_history: bool = ...,
+        ignore_deletes: bool = ...,
+        meta_only: bool = ...,
+        updates_only: bool = ...,
+        resume_from_revision: int | None = ...,
+        codec: Codec | None = ...,
+        on_decode_error: DecodeErrorPolicy = ...,
+    ) -> KVWatcher[bytes]: ...
+    @overload
+    def watch(
+        self,
+        keys: str | Iterable[str],
+        type: type[T],
+        *,
+        include_history: bool = ...,
+        ignore_deletes: bool = ...,
+        meta_only: bool = ...,
+        updates_only: bool = ...,
+        resume_from_revision: int | None = ...,
+        codec: Codec | None = ...,
+        on_decode_error: DecodeErrorPolicy = ...,
+    ) -> KVWatcher[T]: ...
+    @overload
+    def watch(
+        self,
+        keys: str | Iterable[str] = ...,
+        *,
+        type: type[T],
+        include_history: bool = ...,
+        ignore_deletes: bool = ...,
+        meta_only: bool = ...,
+        updates_only: bool = ...,
+        resume_from_revision: int | None = ...,
+        codec: Codec | None = ...,
+        on_decode_error: DecodeErrorPolicy = ...,
+    ) -> KVWatcher[T]: ...
     def watch(
         self,
         keys: str | Iterable[str] = ">",
@@ -611,55 +653,67 @@ class KVStore:
         updates_only: bool = False,
         resume_from_revision: int | None = None,
         codec: Codec | None = None,
+        on_decode_error: DecodeErrorPolicy = "raise",
     ) -> KVWatcher[Any]:
         """Watch keys (``>`` = all; subject wildcards ``*`` and ``>``; or a list of filters).
 
         Use ``async for entry in store.watch(...)`` or ``async with store.watch(...) as w``.
         The watcher first delivers the current values (``include_history`` for every
         revision kept), then live changes; ``watcher.caught_up`` tells when the initial
-        values are done.
+        values are done, and ``watcher.initial()`` iterates just those. ``on_decode_error``
+        (``"raise"``, ``"skip"`` or a callable) says what happens to a value ``type`` cannot
+        be decoded from. A watcher that is dropped, or left by ``break`` without being
+        referenced, releases its server-side consumer at once. Options are checked here,
+        before anything is sent; see :class:`KVWatcher` for the details.
         """
-        from natskv.kv._watch import KVWatcher
-
         return KVWatcher(
-            self if codec is None else self.with_codecs(codec),
+            self._js,
+            self._bucket,
             keys,
-            type,
+            value_decoder(self._codecs, type, self.bucket, codec),
             include_history=include_history,
             ignore_deletes=ignore_deletes,
             meta_only=meta_only,
             updates_only=updates_only,
             resume_from_revision=resume_from_revision,
+            on_decode_error=on_decode_error,
         )
 
-    def keys(self, *filters: str) -> AsyncIterator[str]:
+    def keys(self, *filters: str) -> KVScan[str]:
         """Every key with a value, filtered on the server (``*`` and ``>`` wildcards).
 
-        Streams: memory stays bounded however many keys there are. Stopping early ends
-        the server-side scan (at once with ``contextlib.aclosing``, else when the
-        iterator is collected).
+        Streams: memory stays bounded however many keys there are. Stopping early (a
+        ``break``, an exception, dropping the iterator) deletes the server-side scan at
+        once; ``aclose()`` or ``async with`` do it explicitly.
         """
-        from natskv.kv._watch import iterate_keys
-
-        return iterate_keys(self, filters or (">",))
+        return scan_keys(self._js, self._bucket, filters or (">",))
 
     async def list_keys(self, *filters: str) -> list[str]:
         """Every key with a value, as a list (like nats.go's ``Keys()``; see :meth:`keys`)."""
-        from natskv.kv._watch import list_keys
+        return await _list_keys(self._js, self._bucket, filters or (">",))
 
-        return await list_keys(self, filters or (">",))
-
-    async def history(
+    @overload
+    def history(self, key: str, *, codec: Codec | None = ...) -> KVScan[KVEntry[bytes]]: ...
+    @overload
+    def history(
+        self, key: str, type: type[T], *, codec: Codec | None = ...
+    ) -> KVScan[KVEntry[T]]: ...
+    def history(
         self, key: str, type: Any = bytes, *, codec: Codec | None = None
-    ) -> AsyncIterator[KVEntry[Any]]:
-        """Every kept revision of ``key``, oldest first (markers included; empty if none)."""
-        from natskv.kv._watch import iterate_entries
+    ) -> KVScan[KVEntry[Any]]:
+        """Every kept revision of ``key``, oldest first (markers included; empty if none).
 
+        The key is checked here, before anything is sent; a value that cannot be decoded
+        as ``type`` raises :class:`DecodeError` at its step. Released like :meth:`keys`.
+        """
         validate_key(key)
-        store = self if codec is None else self.with_codecs(codec)
-        async with aclosing(iterate_entries(store, (key,), type, deliver_policy="all")) as entries:
-            async for entry in entries:
-                yield entry
+        return iterate_entries(
+            self._js,
+            self._bucket,
+            (key,),
+            value_decoder(self._codecs, type, self.bucket, codec),
+            deliver_policy="all",
+        )
 
     @overload
     async def get_many(
@@ -827,7 +881,3 @@ class KVStore:
             info = await self._js.stream_info(self.stream)
         self._config = info.config
         return KVStatus.from_stream_info(info)
-
-    # helpers shared with the watcher
-    def _decode_fn(self, type_: Any) -> Decoder:
-        return decoder_for(self._codecs, type_, self.bucket)

@@ -1,122 +1,107 @@
-"""Watching a bucket, and the finite scans (keys, history) built on the same consumer.
+"""Watching a bucket: its current values (the initial snapshot), then every change.
 
-"Caught up" is decided from the consumer's backlog when it was created (``num_pending``,
-the number of stored messages the snapshot will deliver), never from the per-message
-pending counts, which can reach zero before the snapshot is complete. An empty snapshot
-and ``updates_only`` are caught up at once; deleted entries count toward it even when
-``ignore_deletes`` hides them.
+Caught up
+    :attr:`KVWatcher.caught_up` turns true when the reader has been handed every entry of
+    the initial snapshot: for the default watch the latest revision of every matching key
+    as it was when the watch started (every kept revision with ``include_history``, every
+    revision from ``resume_from_revision`` on). Exactly:
+
+    - It is decided by position, not by counting what the reader received: the server-side
+      consumer numbers its deliveries, and its snapshot (``N`` messages, its ``num_pending``
+      when it was created) ends at its ``N``-th delivery, or earlier where the stream's last
+      sequence at that moment is passed (see :mod:`natskv.jetstream._ordered`).
+    - It turns true as the last entry of the snapshot is returned (before the next step), so
+      ``if watcher.caught_up`` right after that entry holds. Pending counts (``delta``) are
+      not used: a clustered server can report a stale 0.
+    - An empty snapshot, ``updates_only`` and a ``resume_from_revision`` beyond the last
+      revision are caught up at once, before anything is read.
+    - Expiry: snapshot values that expire (or are purged) before the server sends them are
+      not waited for; when the tail of the snapshot is gone, caught up comes with the
+      server's next idle heartbeat (at most 5 s) or the next change, whichever is first.
+    - Resets: when the consumer is recreated in the middle of the snapshot (a gap, a missed
+      heartbeat, a reconnect), the new consumer takes a new snapshot and skips what was
+      delivered; caught up then waits for the end of the new snapshot, so a key delivered
+      before the reset and written since is not mistaken for one not yet delivered.
+    - ``ignore_deletes``: hidden markers count where they fall, so caught up can turn true
+      with no entry to return. Readers that need that moment in one task iterate
+      :meth:`KVWatcher.initial` (it ends there) or call :meth:`KVWatcher.initial_values`,
+      then go on with ``async for`` over the watcher for the changes; other tasks can
+      :meth:`KVWatcher.wait_caught_up` while one reads.
+
+Releasing
+    The watcher's consumer is deleted by :meth:`KVWatcher.stop` (or ``async with``), and as
+    soon as the watcher is dropped unstopped: ``async for e in store.watch(): break``, an
+    exception out of the loop or a cancelled reader free the watcher at once, and its
+    finalizer removes the subscription and sends the consumer's deletion (see
+    :meth:`~natskv.jetstream.OrderedConsumer.stop_nowait`). Leaving a loop over a watcher
+    that is still referenced does not stop it: it can be read again.
+
+Undecodable values
+    ``on_decode_error`` says what a typed watcher does with a value its type cannot be
+    decoded from (another client wrote ``b"not json"``): ``"raise"`` (the default) raises
+    :class:`~natskv.DecodeError` from that step, which ends an ``async for``; the entry is
+    consumed and the watcher stays usable, so iterating again goes on after it. ``"skip"``
+    leaves the entry out and logs a warning on ``natskv.kv`` (bucket, key, revision). A
+    callable is called with the :class:`~natskv.DecodeError` and the entry left out (what
+    it raises reaches the reader). Markers and ``meta_only`` entries are never decoded.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterable
-from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from natskv.client import Msg
-from natskv.errors import InvalidConfigError
-from natskv.jetstream import Delivered, OrderedConsumer
+from natskv.errors import (
+    DecodeError,
+    InvalidConfigError,
+    StreamNotFoundError,
+    TimeoutError,
+)
+from natskv.jetstream import Delivered, JetStream, OrderedConsumer
+from natskv.kv._bucket import Bucket, Decoder
 from natskv.kv._entry import KVEntry, KVOperation
-from natskv.kv._mapping import operation_from_headers, validate_key_filter
+from natskv.kv._errors import kv_error
+from natskv.kv._scan import EntryMaker, key_filters
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from natskv.kv._store import KVStore
-
-__all__ = ["KVWatcher", "iterate_entries"]
+__all__ = ["DecodeErrorPolicy", "KVWatcher"]
 
 T = TypeVar("T")
 _PUT = KVOperation.PUT
+_log = logging.getLogger("natskv.kv")
 
-
-def _overlap(a: list[str], b: list[str]) -> bool:
-    """Whether two token lists (with ``*`` and a final ``>``) can match the same subject."""
-    for x, y in zip(a, b, strict=False):
-        if x == ">" or y == ">":
-            return True  # both have a token here, and ">" matches one or more
-        if x != y and x != "*" and y != "*":
-            return False
-    return len(a) == len(b)
-
-
-def _filters(store: KVStore, keys: str | Iterable[str]) -> list[str]:
-    items = [keys] if isinstance(keys, str) else list(keys)
-    if not items:
-        raise InvalidConfigError("watch needs at least one key or filter")
-    checked = [validate_key_filter(k) for k in items]
-    tokens = [f.split(".") for f in checked]
-    for i in range(len(tokens)):
-        for j in range(i + 1, len(tokens)):
-            if _overlap(tokens[i], tokens[j]):
-                raise InvalidConfigError(
-                    f"key filters {checked[i]!r} and {checked[j]!r} overlap: "
-                    "the server needs filters that match disjoint keys"
-                )
-    prefix = store._read_prefix
-    return [prefix + f for f in checked]
-
-
-def _operation(msg: Msg) -> KVOperation:
-    """The entry's operation; headers are parsed only when they can name one."""
-    raw = msg.raw_headers
-    if raw is None or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw):
-        return _PUT
-    return operation_from_headers(msg.headers)
-
-
-class _EntryMaker:
-    """Turns delivered messages into entries (the per-message hot path)."""
-
-    __slots__ = ("bucket", "decode", "meta_only", "plen", "raw_values")
-
-    def __init__(self, store: KVStore, type_: Any, meta_only: bool) -> None:
-        self.bucket = store.bucket
-        self.plen = store._read_prefix_len
-        self.decode = store._decode_fn(type_)
-        self.raw_values = type_ is bytes and not meta_only
-        self.meta_only = meta_only
-
-    def __call__(self, item: Delivered) -> KVEntry[Any]:
-        msg, sseq, ts, pending = item
-        key = msg.subject[self.plen :]
-        raw = msg.raw_headers
-        data = msg.data
-        if raw is None or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw):
-            # a put (_operation inlined)
-            if self.raw_values:
-                value: Any = data
-            else:
-                value = None if self.meta_only else self.decode(data, key, sseq)
-            return KVEntry(self.bucket, key, value, sseq, ts, pending, _PUT, data)
-        op = operation_from_headers(msg.headers)
-        value = None
-        if op is _PUT and not self.meta_only:
-            value = self.decode(data, key, sseq)
-        return KVEntry(self.bucket, key, value, sseq, ts, pending, op, data)
+#: What a watcher does with a value that cannot be decoded (see the module docstring).
+DecodeErrorPolicy = Literal["raise", "skip"] | Callable[[DecodeError], object]
 
 
 class KVWatcher(Generic[T]):
     """A live view of a bucket's keys: the current values, then every change.
 
     ``async for entry in watcher`` yields :class:`KVEntry` objects; :attr:`caught_up`
-    turns true (and :meth:`wait_caught_up` returns) once the initial values are delivered.
-    The watcher survives reconnects and server restarts, resuming after the last revision
-    it delivered.
+    turns true (and :meth:`wait_caught_up` returns) once the initial values are delivered,
+    and :meth:`initial` iterates just those. The watcher survives reconnects and server
+    restarts, resuming after the last revision it delivered, and releases its server-side
+    consumer when stopped or dropped. Get one from :meth:`KVStore.watch`.
     """
 
     def __init__(
         self,
-        store: KVStore,
+        js: JetStream,
+        bucket: Bucket,
         keys: str | Iterable[str],
-        type_: Any,
+        decode: Decoder | None,
         *,
         include_history: bool = False,
         ignore_deletes: bool = False,
         meta_only: bool = False,
         updates_only: bool = False,
         resume_from_revision: int | None = None,
+        on_decode_error: DecodeErrorPolicy = "raise",
     ) -> None:
         if updates_only and include_history:
             raise InvalidConfigError("updates_only and include_history cannot be combined")
@@ -127,8 +112,13 @@ class KVWatcher(Generic[T]):
                 )
             if int(resume_from_revision) < 1:
                 raise InvalidConfigError("resume_from_revision must be at least 1")
-        self._store = store
-        self._filters = _filters(store, keys)
+        if on_decode_error not in ("raise", "skip") and not callable(on_decode_error):
+            raise InvalidConfigError(
+                f"on_decode_error must be 'raise', 'skip' or a callable, not {on_decode_error!r}"
+            )
+        self._js = js
+        self._bucket = bucket
+        self._filters = key_filters(bucket, keys)
         if resume_from_revision is not None:
             policy, start = "by_start_sequence", int(resume_from_revision)
         elif updates_only:
@@ -139,49 +129,64 @@ class KVWatcher(Generic[T]):
             policy, start = "last_per_subject", None
         self._policy = policy
         self._start = start
-        self._updates_only = updates_only
         self._ignore_deletes = ignore_deletes
         self._meta_only = meta_only
-        self._make = _EntryMaker(store, type_, meta_only)
+        self._on_decode_error = on_decode_error
+        # the one-step path of __anext__ serves every entry when nothing is hidden or caught
+        self._plain = not ignore_deletes and on_decode_error == "raise"
+        self._make = EntryMaker(bucket, decode, meta_only)
         self._consumer: OrderedConsumer | None = None
         self._batch: list[Delivered] = []
         self._index = 0
-        self._target = 0
-        self._received = 0
+        # the index in _batch of the snapshot's last entry (-1: it is not in this batch)
+        self._mark = -1
         self._caught_up = asyncio.Event()
         self._is_caught_up = False  # _caught_up.is_set(), without a call on the hot path
         self._started = False
         self._stopped = False
         self._start_lock = asyncio.Lock()
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> KVWatcher[T]:
-        """Create the consumer (done automatically by iteration and ``async with``)."""
+        """Create the consumer (done automatically by iteration and ``async with``).
+
+        Raises :class:`~natskv.BucketNotFoundError` when the bucket does not exist.
+        """
         async with self._start_lock:
-            if self._started:
+            if self._started or self._stopped:
                 return self
             consumer = OrderedConsumer(
-                self._store._js,
-                self._store.stream,
+                self._js,
+                self._bucket.stream,
                 filter_subjects=self._filters,
                 deliver_policy=self._policy,
                 opt_start_seq=self._start,
                 headers_only=self._meta_only,
             )
-            info = await consumer.start()
+            try:
+                await consumer.start()
+            except StreamNotFoundError as exc:
+                raise kv_error(exc, self._bucket.name) from exc
             self._consumer = consumer
+            # Holds the consumer, not the watcher: a dropped watcher is collected at once,
+            # and its consumer released with it.
+            self._finalizer = weakref.finalize(self, consumer.stop_nowait)
+            self._finalizer.atexit = False
             self._started = True
-            self._target = 0 if self._updates_only else info.num_pending
-            if self._target == 0:
+            if consumer.caught_up:
                 self._set_caught_up()
         return self
 
     async def stop(self) -> None:
         """Stop watching and delete the server-side consumer."""
         self._stopped = True
-        if self._consumer is not None:
-            await self._consumer.stop()
+        consumer = self._consumer
+        if consumer is not None:
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            await consumer.stop()
 
     async def __aenter__(self) -> KVWatcher[T]:
         return await self.start()
@@ -198,25 +203,38 @@ class KVWatcher(Generic[T]):
 
     @property
     def caught_up(self) -> bool:
-        """True once every value that existed when the watch started was delivered."""
+        """True once every entry of the initial snapshot was handed out (module docstring)."""
         return self._is_caught_up
 
     async def wait_caught_up(self, timeout: float | None = None) -> None:
-        """Wait until :attr:`caught_up` (entries must still be read for it to advance)."""
+        """Wait until :attr:`caught_up`; entries must still be read (by another task) for it
+        to advance. Raises :class:`natskv.TimeoutError` after ``timeout`` seconds."""
+        if self._is_caught_up:
+            return
         if timeout is None:
             await self._caught_up.wait()
-        else:
+            return
+        try:
             await asyncio.wait_for(self._caught_up.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                f"the watch of bucket {self._bucket.name!r} was not caught up within "
+                f"{timeout:g}s (the initial values must be read for it to advance)"
+            ) from None
 
     @property
     def initial_count(self) -> int:
-        """How many stored messages the initial snapshot holds."""
-        return self._target
+        """How many stored messages the initial snapshot held when the watch started."""
+        return self._consumer.initial_pending if self._consumer else 0
 
     @property
     def last_revision(self) -> int:
         """The revision of the last entry delivered to the consumer (0 before any)."""
         return self._consumer.last_stream_seq if self._consumer else 0
+
+    def _set_caught_up(self) -> None:
+        self._is_caught_up = True
+        self._caught_up.set()
 
     # ------------------------------------------------------------------ iteration
 
@@ -225,154 +243,142 @@ class KVWatcher(Generic[T]):
 
     async def __anext__(self) -> KVEntry[T]:
         batch, index = self._batch, self._index
-        if index < len(batch) and not self._ignore_deletes:
+        if index < len(batch) and self._plain:
             # the hot path: an entry of the batch in hand, no further awaits
             self._index = index + 1
+            if index == self._mark:
+                self._set_caught_up()
             entry: KVEntry[T] = self._make(batch[index])
-            if not self._is_caught_up:
-                self._received += 1
-                if self._received >= self._target:
-                    self._set_caught_up()
             return entry
-        found = await self._next_entry(until_caught_up=False)
+        found = await self._next_entry(None, False)
         assert found is not None
         return found
 
-    def _count_initial(self) -> None:
-        self._received += 1
-        if self._received >= self._target:
-            self._set_caught_up()
+    async def next(self, timeout: float | None = None) -> KVEntry[T]:
+        """The next entry, waiting at most ``timeout`` seconds (:class:`natskv.TimeoutError`).
 
-    def _set_caught_up(self) -> None:
-        self._is_caught_up = True
-        self._caught_up.set()
+        Raises :class:`StopAsyncIteration` once the watcher is stopped.
+        """
+        if timeout is None:
+            return await self.__anext__()
+        deadline = (asyncio.get_running_loop().time() + timeout, timeout)
+        found = await self._next_entry(deadline, False)
+        assert found is not None
+        return found
 
-    async def _next_entry(self, *, until_caught_up: bool) -> KVEntry[T] | None:
-        # until_caught_up: return None instead of waiting for live changes when the
-        # snapshot ends in entries that ignore_deletes hides.
+    def initial(self) -> AsyncIterator[KVEntry[T]]:
+        """The initial values as they come: an async iterator that ends when caught up.
+
+        It ends there even when the snapshot ends in entries ``ignore_deletes`` hides, so
+        one task can read the snapshot, act on its end, then read the changes::
+
+            async with store.watch(ignore_deletes=True) as w:
+                async for entry in w.initial():
+                    cache[entry.key] = entry.value
+                ready.set()
+                async for entry in w:  # the changes
+                    ...
+        """
+        return _Initial(self)
+
+    async def initial_values(self) -> list[KVEntry[T]]:
+        """Read and return the initial snapshot (empty if nothing matched)."""
+        return [entry async for entry in self.initial()]
+
+    async def _next_entry(
+        self, deadline: tuple[float, float] | None, until_caught_up: bool
+    ) -> KVEntry[T] | None:
+        # deadline: (loop time, the timeout it came from); until_caught_up: return None
+        # instead of waiting for a change once caught up
         while True:
-            batch = self._batch
-            if self._index >= len(batch):
-                if self._stopped:
-                    raise StopAsyncIteration
-                if not self._started:
-                    await self.start()
-                consumer = self._consumer
-                assert consumer is not None
-                try:
-                    batch = await consumer.next_batch()
-                except StopAsyncIteration:
-                    self._stopped = True
+            batch, index = self._batch, self._index
+            if index >= len(batch):
+                if until_caught_up and self._is_caught_up:
+                    return None
+                await self._fetch(deadline)
+                continue
+            self._index = index + 1
+            if index == self._mark:
+                self._set_caught_up()
+            try:
+                entry: KVEntry[T] = self._make(batch[index])
+            except DecodeError as exc:
+                policy = self._on_decode_error
+                if policy == "raise":
                     raise
-                self._batch = batch
-                self._index = 0
-            item = batch[self._index]
-            self._index += 1
-            entry: KVEntry[T] = self._make(item)
-            if not self._is_caught_up:
-                self._count_initial()
+                if policy == "skip":
+                    _log.warning(
+                        "watch of bucket %s: left out key %s revision %d: %s",
+                        exc.bucket,
+                        exc.key,
+                        exc.revision,
+                        exc,
+                    )
+                elif callable(policy):
+                    policy(exc)
+                if until_caught_up and self._is_caught_up:
+                    return None
+                continue
             if self._ignore_deletes and entry.operation is not _PUT:
                 if until_caught_up and self._is_caught_up:
                     return None
                 continue
             return entry
 
-    async def next(self, timeout: float | None = None) -> KVEntry[T]:
-        """The next entry, waiting at most ``timeout`` seconds (``asyncio.TimeoutError``)."""
-        if timeout is None:
-            return await self.__anext__()
-        return await asyncio.wait_for(self.__anext__(), timeout)
-
-    async def initial_values(self) -> list[KVEntry[T]]:
-        """Read and return the initial snapshot (empty if nothing matched)."""
-        await self.start()
-        out: list[KVEntry[T]] = []
-        while not self.caught_up:
-            entry = await self._next_entry(until_caught_up=True)
-            if entry is None:
-                break
-            out.append(entry)
-        return out
-
-
-async def iterate_batches(
-    store: KVStore,
-    keys: Iterable[str],
-    *,
-    deliver_policy: str,
-    headers_only: bool = False,
-) -> AsyncGenerator[list[Delivered], None]:
-    """A finite scan: every matching stored message at the start, in delivered batches.
-
-    Memory stays bounded: batches come as the flow-controlled consumer delivers them.
-    """
-    consumer = OrderedConsumer(
-        store._js,
-        store.stream,
-        filter_subjects=_filters(store, keys),
-        deliver_policy=deliver_policy,
-        headers_only=headers_only,
-    )
-    info = await consumer.start()
-    remaining = info.num_pending
-    try:
-        while remaining > 0:
-            batch = await consumer.next_batch()
-            if len(batch) > remaining:
-                del batch[remaining:]
-            remaining -= len(batch)
-            yield batch
-    finally:
-        await consumer.stop()
+    async def _fetch(self, deadline: tuple[float, float] | None) -> None:
+        """Take the next batch from the consumer (starting it first if need be)."""
+        if self._stopped:
+            raise StopAsyncIteration
+        if not self._started:
+            await self.start()
+            if self._stopped:
+                raise StopAsyncIteration
+        consumer = self._consumer
+        assert consumer is not None
+        timeout = None
+        if deadline is not None:
+            timeout = max(0.0, deadline[0] - asyncio.get_running_loop().time())
+        try:
+            batch = await consumer.next_batch(timeout)
+        except StopAsyncIteration:
+            self._stopped = True
+            raise
+        except StreamNotFoundError as exc:
+            raise kv_error(exc, self._bucket.name) from exc
+        except TimeoutError:
+            asked = deadline[1] if deadline is not None else 0.0
+            raise TimeoutError(
+                f"nothing from the watch of bucket {self._bucket.name!r} within {asked:g}s"
+            ) from None
+        self._batch = batch
+        self._index = 0
+        self._mark = -1
+        if not self._is_caught_up and consumer.caught_up:
+            # this batch ends where the snapshot does
+            if batch:
+                self._mark = len(batch) - 1
+            else:
+                self._set_caught_up()
 
 
-async def iterate_entries(
-    store: KVStore,
-    keys: Iterable[str],
-    type_: Any,
-    *,
-    deliver_policy: str,
-    headers_only: bool = False,
-) -> AsyncGenerator[KVEntry[Any], None]:
-    """:func:`iterate_batches`, as entries."""
-    make = _EntryMaker(store, type_, headers_only)
-    async with aclosing(
-        iterate_batches(store, keys, deliver_policy=deliver_policy, headers_only=headers_only)
-    ) as batches:
-        async for batch in batches:
-            for item in batch:
-                yield make(item)
+class _Initial(Generic[T]):
+    """:meth:`KVWatcher.initial`: the watcher's entries up to caught up."""
 
+    __slots__ = ("_watcher",)
 
-async def iterate_keys(store: KVStore, filters: Iterable[str]) -> AsyncGenerator[str, None]:
-    """The keys with a value: headers only, latest per key, no entry objects built."""
-    async with aclosing(_key_batches(store, filters)) as batches:
-        async for keys in batches:
-            for key in keys:
-                yield key
+    def __init__(self, watcher: KVWatcher[T]) -> None:
+        self._watcher = watcher
 
+    def __aiter__(self) -> _Initial[T]:
+        return self
 
-async def list_keys(store: KVStore, filters: Iterable[str]) -> list[str]:
-    """:func:`iterate_keys` as one list (no per-key step through a generator)."""
-    out: list[str] = []
-    async with aclosing(_key_batches(store, filters)) as batches:
-        async for keys in batches:
-            out += keys
-    return out
-
-
-async def _key_batches(store: KVStore, filters: Iterable[str]) -> AsyncGenerator[list[str], None]:
-    plen = store._read_prefix_len
-    async with aclosing(
-        iterate_batches(store, filters, deliver_policy="last_per_subject", headers_only=True)
-    ) as batches:
-        async for batch in batches:
-            # A marker names its operation in a header; a plain put's headers (if any)
-            # are parsed only when they could.
-            yield [
-                item[0].subject[plen:]
-                for item in batch
-                if (raw := item[0].raw_headers) is None
-                or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw)
-                or _operation(item[0]) is _PUT
-            ]
+    async def __anext__(self) -> KVEntry[T]:
+        watcher = self._watcher
+        if not watcher._started:
+            await watcher.start()
+        if watcher._is_caught_up:
+            raise StopAsyncIteration
+        entry = await watcher._next_entry(None, True)
+        if entry is None:
+            raise StopAsyncIteration
+        return entry

@@ -42,11 +42,13 @@ if TYPE_CHECKING:
     from natskv.kv._entry import KVEntry
     from natskv.kv._result import KVResult
     from natskv.kv._status import KVStatus
+    from natskv.kv._watch import DecodeErrorPolicy
 
 __all__ = [
     "Connection",
     "JetStream",
     "KVContext",
+    "KVScan",
     "KVStore",
     "KVWatcher",
     "Subscription",
@@ -55,6 +57,7 @@ __all__ = [
 
 D = TypeVar("D")
 T = TypeVar("T")
+X = TypeVar("X")
 
 
 class Connection:
@@ -855,6 +858,47 @@ class KVStore:
             )
         )
 
+    @overload
+    def watch(
+        self,
+        keys: str | Iterable[str] = ...,
+        *,
+        include_history: bool = ...,
+        ignore_deletes: bool = ...,
+        meta_only: bool = ...,
+        updates_only: bool = ...,
+        resume_from_revision: int | None = ...,
+        codec: Codec | None = ...,
+        on_decode_error: DecodeErrorPolicy = ...,
+    ) -> KVWatcher[bytes]: ...
+    @overload
+    def watch(
+        self,
+        keys: str | Iterable[str],
+        type: type[T],
+        *,
+        include_history: bool = ...,
+        ignore_deletes: bool = ...,
+        meta_only: bool = ...,
+        updates_only: bool = ...,
+        resume_from_revision: int | None = ...,
+        codec: Codec | None = ...,
+        on_decode_error: DecodeErrorPolicy = ...,
+    ) -> KVWatcher[T]: ...
+    @overload
+    def watch(
+        self,
+        keys: str | Iterable[str] = ...,
+        *,
+        type: type[T],
+        include_history: bool = ...,
+        ignore_deletes: bool = ...,
+        meta_only: bool = ...,
+        updates_only: bool = ...,
+        resume_from_revision: int | None = ...,
+        codec: Codec | None = ...,
+        on_decode_error: DecodeErrorPolicy = ...,
+    ) -> KVWatcher[T]: ...
     def watch(
         self,
         keys: str | Iterable[str] = ">",
@@ -866,13 +910,18 @@ class KVStore:
         updates_only: bool = False,
         resume_from_revision: int | None = None,
         codec: Codec | None = None,
+        on_decode_error: DecodeErrorPolicy = "raise",
     ) -> KVWatcher[Any]:
         """Watch keys (``>`` = all; subject wildcards ``*`` and ``>``; or a list of filters).
 
         Use ``for entry in store.watch(...)`` or ``with store.watch(...) as w``.
         The watcher first delivers the current values (``include_history`` for every
         revision kept), then live changes; ``watcher.caught_up`` tells when the initial
-        values are done.
+        values are done, and ``watcher.initial()`` iterates just those. ``on_decode_error``
+        (``"raise"``, ``"skip"`` or a callable) says what happens to a value ``type`` cannot
+        be decoded from. A watcher that is dropped, or left by ``break`` without being
+        referenced, releases its server-side consumer at once. Options are checked here,
+        before anything is sent; see :class:`KVWatcher` for the details.
         """
         return KVWatcher._wrap(
             self._portal,
@@ -886,28 +935,41 @@ class KVStore:
                     updates_only=updates_only,
                     resume_from_revision=resume_from_revision,
                     codec=codec,
+                    on_decode_error=on_decode_error,
                 )
             ),
         )
 
-    def keys(self, *filters: str) -> Iterator[str]:
+    def keys(self, *filters: str) -> KVScan[str]:
         """Every key with a value, filtered on the server (``*`` and ``>`` wildcards).
 
-        Streams: memory stays bounded however many keys there are. Stopping early ends
-        the server-side scan (at once with ``contextlib.closing``, else when the
-        iterator is collected).
+        Streams: memory stays bounded however many keys there are. Stopping early (a
+        ``break``, an exception, dropping the iterator) deletes the server-side scan at
+        once; ``aclose()`` or ``async with`` do it explicitly.
         """
-        return self._portal.iterate(lambda: self._async.keys(*filters))
+        return KVScan._wrap(self._portal, self._portal.run(lambda: self._async.keys(*filters)))
 
     def list_keys(self, *filters: str) -> list[str]:
         """Every key with a value, as a list (like nats.go's ``Keys()``; see :meth:`keys`)."""
         return self._portal.call(self._async.list_keys(*filters))
 
+    @overload
+    def history(self, key: str, *, codec: Codec | None = ...) -> KVScan[KVEntry[bytes]]: ...
+    @overload
+    def history(
+        self, key: str, type: type[T], *, codec: Codec | None = ...
+    ) -> KVScan[KVEntry[T]]: ...
     def history(
         self, key: str, type: Any = bytes, *, codec: Codec | None = None
-    ) -> Iterator[KVEntry[Any]]:
-        """Every kept revision of ``key``, oldest first (markers included; empty if none)."""
-        return self._portal.iterate(lambda: self._async.history(key, type, codec=codec))
+    ) -> KVScan[KVEntry[Any]]:
+        """Every kept revision of ``key``, oldest first (markers included; empty if none).
+
+        The key is checked here, before anything is sent; a value that cannot be decoded
+        as ``type`` raises :class:`DecodeError` at its step. Released like :meth:`keys`.
+        """
+        return KVScan._wrap(
+            self._portal, self._portal.run(lambda: self._async.history(key, type, codec=codec))
+        )
 
     @overload
     def get_many(
@@ -1025,12 +1087,13 @@ class KVWatcher(Generic[T]):
     """A live view of a bucket's keys: the current values, then every change.
 
     ``for entry in watcher`` yields :class:`KVEntry` objects; :attr:`caught_up`
-    turns true (and :meth:`wait_caught_up` returns) once the initial values are delivered.
-    The watcher survives reconnects and server restarts, resuming after the last revision
-    it delivered.
+    turns true (and :meth:`wait_caught_up` returns) once the initial values are delivered,
+    and :meth:`initial` iterates just those. The watcher survives reconnects and server
+    restarts, resuming after the last revision it delivered, and releases its server-side
+    consumer when stopped or dropped. Get one from :meth:`KVStore.watch`.
     """
 
-    _async: _a.KVWatcher[Any]
+    _async: _a.KVWatcher[T]
     _portal: Portal
 
     @classmethod
@@ -1049,7 +1112,10 @@ class KVWatcher(Generic[T]):
             portal.release(self._async, "stop")
 
     def start(self) -> KVWatcher[T]:
-        """Create the consumer (done automatically by iteration and ``async with``)."""
+        """Create the consumer (done automatically by iteration and ``async with``).
+
+        Raises :class:`~natskv.BucketNotFoundError` when the bucket does not exist.
+        """
         return self._same(self._portal.call(self._async.start()))
 
     def stop(self) -> None:
@@ -1070,16 +1136,18 @@ class KVWatcher(Generic[T]):
 
     @property
     def caught_up(self) -> bool:
-        """True once every value that existed when the watch started was delivered."""
+        """True once every entry of the initial snapshot was handed out (module docstring)."""
         return self._async.caught_up
 
     def wait_caught_up(self, timeout: float | None = None) -> None:
-        """Wait until :attr:`caught_up` (entries must still be read for it to advance)."""
+        """Wait until :attr:`caught_up`; entries must still be read (by another task) for it
+        to advance. Raises :class:`natskv.TimeoutError` after ``timeout`` seconds.
+        """
         return self._portal.call(self._async.wait_caught_up(timeout))
 
     @property
     def initial_count(self) -> int:
-        """How many stored messages the initial snapshot holds."""
+        """How many stored messages the initial snapshot held when the watch started."""
         return self._async.initial_count
 
     @property
@@ -1094,12 +1162,76 @@ class KVWatcher(Generic[T]):
         return self._portal.next(self._async)
 
     def next(self, timeout: float | None = None) -> KVEntry[T]:
-        """The next entry, waiting at most ``timeout`` seconds (``asyncio.TimeoutError``)."""
+        """The next entry, waiting at most ``timeout`` seconds (:class:`natskv.TimeoutError`).
+
+        Raises :class:`StopIteration` once the watcher is stopped.
+        """
         return self._portal.call(self._async.next(timeout))
+
+    def initial(self) -> Iterator[KVEntry[T]]:
+        """The initial values as they come: an async iterator that ends when caught up.
+
+        It ends there even when the snapshot ends in entries ``ignore_deletes`` hides, so
+        one task can read the snapshot, act on its end, then read the changes::
+
+            with store.watch(ignore_deletes=True) as w:
+                for entry in w.initial():
+                    cache[entry.key] = entry.value
+                ready.set()
+                for entry in w:  # the changes
+                    ...
+        """
+        return self._portal.iterate(lambda: self._async.initial())
 
     def initial_values(self) -> list[KVEntry[T]]:
         """Read and return the initial snapshot (empty if nothing matched)."""
         return self._portal.call(self._async.initial_values())
+
+
+class KVScan(Generic[X]):
+    """What the bucket held when the scan started, as an async iterator.
+
+    Memory stays bounded: items come as the flow-controlled consumer delivers them. Its
+    server-side consumer is created on the first step and deleted at the end, by
+    :meth:`aclose` (or ``async with``), or as soon as the scan is dropped unfinished.
+    Raises :class:`~natskv.BucketNotFoundError` when the bucket does not exist (or is
+    deleted during the scan).
+    """
+
+    _async: _a.KVScan[X]
+    _portal: Portal
+
+    @classmethod
+    def _wrap(cls, portal: Portal, obj: Any) -> KVScan[Any]:
+        self = object.__new__(cls)
+        self._portal = portal
+        self._async = obj
+        return self
+
+    def _same(self, obj: Any) -> KVScan[Any]:
+        return self if obj is self._async else KVScan._wrap(self._portal, obj)
+
+    def __del__(self) -> None:
+        portal = getattr(self, "_portal", None)
+        if portal is not None:
+            portal.release(self._async, "aclose")
+
+    def __iter__(self) -> KVScan[X]:
+        return self
+
+    def __next__(self) -> X:
+        return self._portal.next(self._async)
+
+    def __enter__(self) -> KVScan[X]:
+        self._portal.call(self._async.__aenter__())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._portal.call(self._async.__aexit__(*exc))
+
+    def close(self) -> None:
+        """End the scan now and delete its consumer (nothing more is yielded)."""
+        return self._portal.call(self._async.aclose())
 
 
 def connect(
