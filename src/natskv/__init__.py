@@ -16,6 +16,8 @@ The layers, each importing only those below it: ``protocol`` (sans-IO NATS proto
 nats-server and ``cli`` is the ``natskv`` command.
 """
 
+import logging
+
 from natskv._version import __version__
 from natskv.client import Connection, ConnectionState, Msg, Subscription, connect
 from natskv.errors import (
@@ -69,6 +71,10 @@ from natskv.kv import (
     StorageType,
 )
 from natskv.server import EmbeddedServer, ServerNotFoundError, ServerStartError
+
+# natskv logs on "natskv.client", "natskv.jetstream" and "natskv.kv" and leaves handlers to
+# the application (the logging HOWTO's advice for libraries): configure logging to see them.
+logging.getLogger("natskv").addHandler(logging.NullHandler())
 
 __all__ = [
     "APIError",
