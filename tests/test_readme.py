@@ -36,3 +36,24 @@ def test_readme_quick_start_runs(tmp_path: Path) -> None:
     assert "[RCV] KVEntry(bucket='shop_orders', key='order-1', revision=1, operation=PUT" in (
         result.stdout
     )
+
+
+def test_readme_sync_quick_start_runs(tmp_path: Path) -> None:
+    script = tmp_path / "readme_quickstart_sync.py"
+    script.write_text(_python_blocks()[1])
+    env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
+    env["HOME"] = str(tmp_path)  # a fresh embedded server's data
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[GET] ShopOrder(id=1)" in result.stdout
+    assert "[RCV] KVEntry(bucket='shop_orders', key='order-1', revision=1, operation=PUT" in (
+        result.stdout
+    )
