@@ -200,12 +200,12 @@ class Connection:
     @property
     def msgs_out(self) -> int:
         """Messages queued for sending so far."""
-        return self._writer.msgs_out
+        return self._writer.msgs_out + self._writer.thread_msgs_out
 
     @property
     def bytes_out(self) -> int:
         """Bytes written to sockets so far."""
-        return self._writer.bytes_out
+        return self._writer.bytes_out + self._writer.thread_bytes_out
 
     def new_inbox(self) -> str:
         """A new unique inbox subject."""

@@ -14,6 +14,7 @@ Not part of the stable API: names and signatures may change with natskv's layers
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +25,7 @@ from natskv.client._requests import RequestMux, StreamCloser
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._writer import Writer
-from natskv.errors import ConnectionClosedError, NoRespondersError
+from natskv.errors import ConnectionClosedError, NoRespondersError, TimeoutError
 from natskv.protocol import Msg, check_subject, encode_headers
 
 if TYPE_CHECKING:
@@ -48,13 +49,17 @@ class ThreadReply:
     future callback or task in between.
     """
 
-    __slots__ = ("_exc", "_lock", "_msg")
+    __slots__ = ("_exc", "_forget", "_lock", "_msg", "_subject", "_timeout")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
         self._msg: Msg | None = None
         self._exc: BaseException | None = None
+        # set for a request sent from its own thread: wait() keeps its deadline itself
+        self._timeout: float | None = None
+        self._forget: Callable[[], object] | None = None
+        self._subject = ""
 
     def done(self) -> bool:
         return self._msg is not None or self._exc is not None
@@ -75,7 +80,14 @@ class ThreadReply:
 
     def wait(self) -> Msg:
         """Block until the reply (or its error: timeout, no responders, closed) is in."""
-        self._lock.acquire()
+        forget = self._forget
+        if forget is None:  # the loop keeps the deadline
+            self._lock.acquire()
+        elif not self._lock.acquire(timeout=self._timeout or -1):
+            if forget() is not None:  # still unanswered: nobody will answer it now
+                timeout = self._timeout
+                raise TimeoutError(f"no reply to {self._subject!r} within {timeout:g}s")
+            self._lock.acquire()  # answered as the wait ran out: it is being set now
         self._lock.release()
         if self._exc is not None:
             raise self._exc
@@ -104,6 +116,8 @@ class LowLevel:
         # the loop carries every request queued since the last one
         self._cross: deque[tuple[str, bytes, Headers, float | None, ThreadReply]] = deque()
         self._cross_scheduled = False
+        # tokens of requests sent from their own threads, apart from the loop's numbers
+        self._thread_tokens = itertools.count(1)
 
     # -- publish ------------------------------------------------------------------------
 
@@ -212,6 +226,26 @@ class LowLevel:
         :meth:`ThreadReply.wait`.
         """
         reply = ThreadReply()
+        mux = self._mux
+        if mux.sid and self._writer._sock is not None:
+            # Sent from this thread, if the writer can keep the order of bytes: the loop
+            # thread is then woken only by the reply.
+            token = f"t{next(self._thread_tokens)}"
+            try:
+                check_subject(subject)
+                block = None if headers is None else header_block(headers)
+                frame = self._writer.frame(subject, mux.prefix + token, payload, block)
+            except Exception as exc:  # refused before sending, as on the loop's path
+                reply.set_exception(exc)
+                return reply
+            futs = mux.futs
+            futs[token] = reply
+            if self._writer.send_from_thread(frame):
+                reply._timeout = self._conn._request_timeout if timeout is None else timeout
+                reply._subject = subject
+                reply._forget = lambda: futs.pop(token, None)
+                return reply
+            del futs[token]
         self._cross.append((subject, payload, headers, timeout, reply))
         if not self._cross_scheduled:
             self._cross_scheduled = True

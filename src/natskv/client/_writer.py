@@ -14,6 +14,8 @@ nothing behind, and the connection stays up.
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 from collections.abc import Iterable
 
 from natskv.errors import (
@@ -39,6 +41,9 @@ class Writer:
         "_hpub_line",
         "_loop",
         "_pub_line",
+        "_sock",
+        "_tail",
+        "_thread_lock",
         "buf",
         "bytes_out",
         "closed",
@@ -50,6 +55,8 @@ class Writer:
         "pings",
         "scheduled",
         "size",
+        "thread_bytes_out",
+        "thread_msgs_out",
         "transport",
     )
 
@@ -77,6 +84,14 @@ class Writer:
         self.msgs_out = 0
         self.bytes_out = 0
         self._drain_waiters: list[asyncio.Future[None]] = []
+        # Writes from other threads (the sync API): straight to the socket when that keeps
+        # every byte in order, see send_from_thread. The lock orders them with the loop's
+        # own writes; _tail is what a thread's partial send left for the loop to write.
+        self._thread_lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._tail = b""
+        self.thread_msgs_out = 0
+        self.thread_bytes_out = 0
 
     # -- queueing -------------------------------------------------------------------------
 
@@ -110,27 +125,7 @@ class Writer:
         if self.transport is None:
             self._check_offline()
         size = len(payload)
-        if headers is None:
-            if size > self.max_payload:
-                raise self._too_large(size)
-            head = (
-                f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
-            ).encode()
-            if len(head) > self._pub_line:
-                raise self._line_too_long("PUB", head, subject, reply)
-        else:
-            hsize = len(headers)
-            if hsize + size > self.max_payload:
-                raise self._too_large(hsize + size)
-            total = hsize + size
-            head = (
-                f"HPUB {subject} {reply} {hsize} {total}\r\n"
-                if reply
-                else f"HPUB {subject} {hsize} {total}\r\n"
-            ).encode()
-            if len(head) > self._hpub_line:
-                raise self._line_too_long("HPUB", head, subject, reply)
-            head += headers
+        head = self.head(subject, reply, size, headers)
         if size < _LARGE:
             frame = head + payload + CRLF
             self.buf.append(frame)
@@ -142,6 +137,39 @@ class Writer:
         if not self.scheduled:
             self.scheduled = True
             self._loop.call_soon(self.flush)
+
+    def head(self, subject: str, reply: str | None, size: int, headers: bytes | None) -> bytes:
+        """The ``PUB`` / ``HPUB`` line (and header block) of a ``size``-byte payload.
+
+        Raises :class:`MaxPayloadError` or :class:`BadSubjectError` (control line too long).
+        """
+        if headers is None:
+            if size > self.max_payload:
+                raise self._too_large(size)
+            head = (
+                f"PUB {subject} {reply} {size}\r\n" if reply else f"PUB {subject} {size}\r\n"
+            ).encode()
+            if len(head) > self._pub_line:
+                raise self._line_too_long("PUB", head, subject, reply)
+            return head
+        hsize = len(headers)
+        total = hsize + size
+        if total > self.max_payload:
+            raise self._too_large(total)
+        head = (
+            f"HPUB {subject} {reply} {hsize} {total}\r\n"
+            if reply
+            else f"HPUB {subject} {hsize} {total}\r\n"
+        ).encode()
+        if len(head) > self._hpub_line:
+            raise self._line_too_long("HPUB", head, subject, reply)
+        return head + headers
+
+    def frame(
+        self, subject: str, reply: str | None, payload: bytes, headers: bytes | None
+    ) -> bytes:
+        """One message's whole frame, checked as :meth:`publish` checks it (for threads)."""
+        return self.head(subject, reply, len(payload), headers) + payload + CRLF
 
     def publish_many(self, messages: Iterable[tuple[str, bytes, str | None]]) -> int:
         """Queue ``(subject, payload, reply)`` messages, all or none; returns how many."""
@@ -213,13 +241,19 @@ class Writer:
         self.pings = 0
         self.bytes_out += self.size
         self.size = 0
-        transport.write(data)
+        with self._thread_lock:
+            if self._tail:
+                data = self._take_tail() + data
+            transport.write(data)
 
     def write_now(self, data: bytes) -> None:
         """Write ahead of the buffer (a PONG answers a PING at once); dropped when offline."""
         transport = self.transport
         if transport is not None:
-            transport.write(data)
+            with self._thread_lock:
+                if self._tail:
+                    data = self._take_tail() + data
+                transport.write(data)
 
     def attach(self, transport: asyncio.Transport, first: list[bytes]) -> None:
         """A handshake is done: write ``first`` (subscriptions to restore), then the buffer."""
@@ -232,10 +266,14 @@ class Writer:
         self.buf = []
         self.size = 0
         self.pings = 0
+        self._sock = _plain_socket(transport)
 
     def detach(self) -> None:
         """The socket is gone: keep buffering until the next :meth:`attach`."""
-        self.transport = None
+        with self._thread_lock:
+            self.transport = None
+            self._sock = None
+            self._tail = b""  # a frame cut in half dies with its socket
         if self.paused:
             self.resume()
 
@@ -243,9 +281,12 @@ class Writer:
         """No more writes: what is queued goes out now; waiters for the socket fail."""
         self.closed = True
         transport = self.transport
-        if transport is not None and self.buf:
+        with self._thread_lock:
+            self._sock = None
+            tail = self._take_tail()
+        if transport is not None and (self.buf or tail):
             self.bytes_out += self.size
-            transport.write(b"".join(self.buf))
+            transport.write(tail + b"".join(self.buf))
         self.buf = []
         self.size = 0
         self.pings = 0
@@ -255,6 +296,60 @@ class Writer:
         for w in waiters:
             if not w.done():
                 w.set_exception(closed)
+
+    # -- writes from other threads -------------------------------------------------------------
+
+    def send_from_thread(self, frame: bytes) -> bool:
+        """From a thread other than the loop's: write ``frame`` to the socket now, if that
+        keeps every byte in order; False when it must go through the loop instead.
+
+        It may when the transport is asyncio's plain TCP one (not TLS, not uvloop's) and
+        nothing waits to be written, neither in this buffer nor in the transport's: then
+        asyncio would itself send at once, and the lock keeps the loop's writes out while
+        this one goes. What a partial send leaves is written by the loop before anything
+        else. The sync API saves a wake-up of the loop thread per request this way.
+        """
+        sock = self._sock
+        # Busy (another thread is sending, or the loop is writing): then the loop is the
+        # better way, since it sends everything queued meanwhile in one write.
+        if sock is None or not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            transport = self.transport
+            if (
+                self._sock is None
+                or transport is None
+                or self.buf
+                or self._tail
+                or self.paused
+                or transport.get_write_buffer_size()
+            ):
+                return False
+            try:
+                sent = sock.send(frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                return False  # the loop sees the socket fail and reconnects
+            self.thread_msgs_out += 1
+            self.thread_bytes_out += len(frame)
+            if sent == len(frame):
+                return True
+            self._tail = frame[sent:]
+        finally:
+            self._thread_lock.release()
+        self._loop.call_soon_threadsafe(self._write_tail)
+        return True
+
+    def _take_tail(self) -> bytes:
+        tail, self._tail = self._tail, b""
+        return tail
+
+    def _write_tail(self) -> None:
+        with self._thread_lock:
+            transport = self.transport
+            if self._tail and transport is not None:
+                transport.write(self._take_tail())
 
     # -- back-pressure ------------------------------------------------------------------------
 
@@ -275,3 +370,14 @@ class Writer:
         fut: asyncio.Future[None] = self._loop.create_future()
         self._drain_waiters.append(fut)
         await fut
+
+
+def _plain_socket(transport: asyncio.Transport) -> socket.socket | None:
+    """The socket of asyncio's own plain TCP transport, else None (TLS, uvloop, mocks)."""
+    if type(transport).__name__ != "_SelectorSocketTransport":
+        return None
+    if transport.get_extra_info("sslcontext") is not None:
+        return None
+    sock = transport.get_extra_info("socket")
+    raw = getattr(sock, "_sock", None)  # asyncio hands out a TransportSocket wrapper
+    return raw if isinstance(raw, socket.socket) else None
