@@ -55,7 +55,8 @@ async def drive(
     """Run ``n`` calls of ``method(key[, value])`` over ``workers`` coroutines.
 
     Each worker takes the next index until ``n`` calls were started; returns the elapsed
-    seconds and every call's latency. Identical for both client libraries.
+    seconds, every call's latency and the process's CPU seconds over the run (the client's
+    own cost: the server is another process). Identical for every client library.
     """
     latencies: list[float] = []
     record = latencies.append
@@ -74,16 +75,22 @@ async def drive(
                 await method(key, value)
             record(perf() - t)
 
+    cpu = time.process_time()
     start = perf()
     if workers == 1:
         await worker()
     else:
         await asyncio.gather(*(worker() for _ in range(workers)))
-    return perf() - start, latencies
+    return perf() - start, latencies, time.process_time() - cpu
 
 
-def _throughput(n: int, elapsed: float, latencies: list[float]) -> Metrics:
-    return {"ops_s": n / elapsed, "n": n, **latency_metrics("op", latencies)}
+def _throughput(n: int, elapsed: float, latencies: list[float], cpu: float) -> Metrics:
+    return {
+        "ops_s": n / elapsed,
+        "n": n,
+        "cpu_us": cpu / n * 1e6,
+        **latency_metrics("op", latencies),
+    }
 
 
 # ---------------------------------------------------------------------------- 1. sequential put
@@ -93,9 +100,9 @@ async def natskv_seq_put(ctx: Context) -> Metrics:
     n = ctx.sizes.seq
     store = await ctx.natskv_store("seqput")
     try:
-        elapsed, lat = await drive(n, 1, store.put, make_keys(n), ctx.value)
+        elapsed, lat, cpu = await drive(n, 1, store.put, make_keys(n), ctx.value)
         _check((await store.status()).values == n, "not every put was stored")
-        return _throughput(n, elapsed, lat)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(store.bucket)
 
@@ -104,9 +111,9 @@ async def natspy_seq_put(ctx: Context) -> Metrics:
     n = ctx.sizes.seq
     bucket, kv = await ctx.natspy_kv("seqput")
     try:
-        elapsed, lat = await drive(n, 1, kv.put, make_keys(n), ctx.value)
+        elapsed, lat, cpu = await drive(n, 1, kv.put, make_keys(n), ctx.value)
         _check((await kv.status()).values == n, "not every put was stored")
-        return _throughput(n, elapsed, lat)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(bucket)
 
@@ -115,9 +122,9 @@ async def _raw_puts(ctx: Context, op: str, n: int, workers: int) -> Metrics:
     store = await ctx.natskv_store(op, client=RAW)
     try:
         bucket = ctx.raw_bucket(store.bucket)
-        elapsed, lat = await drive(n, workers, bucket.put, make_keys(n), ctx.value)
+        elapsed, lat, cpu = await drive(n, workers, bucket.put, make_keys(n), ctx.value)
         _check((await store.status()).values == n, "not every put was stored")
-        return _throughput(n, elapsed, lat)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(store.bucket)
 
@@ -135,8 +142,8 @@ async def _natskv_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -
     try:
         await ctx.populate(store.bucket, keys)
         _check(await store.get(keys[-1]) == ctx.value, "wrong value")
-        elapsed, lat = await drive(n, workers, store.get, keys)
-        return _throughput(n, elapsed, lat)
+        elapsed, lat, cpu = await drive(n, workers, store.get, keys)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(store.bucket)
 
@@ -147,8 +154,8 @@ async def _natspy_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -
     try:
         await ctx.populate(bucket, keys)
         _check((await kv.get(keys[-1])).value == ctx.value, "wrong value")
-        elapsed, lat = await drive(n, workers, kv.get, keys)
-        return _throughput(n, elapsed, lat)
+        elapsed, lat, cpu = await drive(n, workers, kv.get, keys)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(bucket)
 
@@ -160,8 +167,8 @@ async def _raw_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -> M
         await ctx.populate(store.bucket, keys)
         bucket = ctx.raw_bucket(store.bucket)
         _check(await bucket.get(keys[-1]) == ctx.value, "wrong value")
-        elapsed, lat = await drive(n, workers, bucket.get, keys)
-        return _throughput(n, elapsed, lat)
+        elapsed, lat, cpu = await drive(n, workers, bucket.get, keys)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(store.bucket)
 
@@ -237,9 +244,9 @@ async def natskv_concurrent_put(ctx: Context) -> Metrics:
     n = ctx.sizes.concurrent
     store = await ctx.natskv_store("cput")
     try:
-        elapsed, lat = await drive(n, CONCURRENCY, store.put, make_keys(n), ctx.value)
+        elapsed, lat, cpu = await drive(n, CONCURRENCY, store.put, make_keys(n), ctx.value)
         _check((await store.status()).values == n, "not every put was stored")
-        return _throughput(n, elapsed, lat)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(store.bucket)
 
@@ -248,9 +255,9 @@ async def natspy_concurrent_put(ctx: Context) -> Metrics:
     n = ctx.sizes.concurrent
     bucket, kv = await ctx.natspy_kv("cput")
     try:
-        elapsed, lat = await drive(n, CONCURRENCY, kv.put, make_keys(n), ctx.value)
+        elapsed, lat, cpu = await drive(n, CONCURRENCY, kv.put, make_keys(n), ctx.value)
         _check((await kv.status()).values == n, "not every put was stored")
-        return _throughput(n, elapsed, lat)
+        return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(bucket)
 
@@ -551,8 +558,8 @@ async def natskv_large(ctx: Context) -> Metrics:
     store = await ctx.natskv_store("large")
     keys = make_keys(n)
     try:
-        put_s, put_lat = await drive(n, 1, store.put, keys, ctx.large_value)
-        get_s, get_lat = await drive(n, 1, store.get, keys)
+        put_s, put_lat, _ = await drive(n, 1, store.put, keys, ctx.large_value)
+        get_s, get_lat, _ = await drive(n, 1, store.get, keys)
         _check(await store.get(keys[-1]) == ctx.large_value, "wrong 1 MiB value")
         return _large_metrics(n, put_s, put_lat, get_s, get_lat)
     finally:
@@ -564,8 +571,8 @@ async def natspy_large(ctx: Context) -> Metrics:
     bucket, kv = await ctx.natspy_kv("large")
     keys = make_keys(n)
     try:
-        put_s, put_lat = await drive(n, 1, kv.put, keys, ctx.large_value)
-        get_s, get_lat = await drive(n, 1, kv.get, keys)
+        put_s, put_lat, _ = await drive(n, 1, kv.put, keys, ctx.large_value)
+        get_s, get_lat, _ = await drive(n, 1, kv.get, keys)
         _check((await kv.get(keys[-1])).value == ctx.large_value, "wrong 1 MiB value")
         return _large_metrics(n, put_s, put_lat, get_s, get_lat)
     finally:
@@ -583,6 +590,12 @@ class Op:
     title: str
     runners: dict[str, Runner]
     skip_reason: Callable[[Context], str | None] = field(default=lambda ctx: None)
+
+
+async def _sync_runner(ctx: Context) -> Metrics:
+    from benchmarks._sync import natskv_sync  # imports this module
+
+    return await natskv_sync(ctx)
 
 
 OPS: list[Op] = [
@@ -625,6 +638,7 @@ OPS: list[Op] = [
     ),
     Op("watch_live", "watch live updates", {NATSKV: natskv_watch_live, NATSPY: natspy_watch_live}),
     Op("large_values", "1 MiB values", {NATSKV: natskv_large, NATSPY: natspy_large}),
+    Op("sync", "natskv.sync", {NATSKV: _sync_runner}),
 ]
 
 # keys() of a big bucket runs once per suite in child processes (see _keys_big.py)

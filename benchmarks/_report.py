@@ -24,7 +24,9 @@ class Row:
 
 ROWS = [
     Row("seq_put", "seq_put", "ops_s", "sequential put x{seq:,}", "ops/s", latency="op"),
+    Row("seq_put_cpu", "seq_put", "cpu_us", "  client CPU per put", "us", higher_is_better=False),
     Row("seq_get", "seq_get", "ops_s", "sequential get x{seq:,}", "ops/s", latency="op"),
+    Row("seq_get_cpu", "seq_get", "cpu_us", "  client CPU per get", "us", higher_is_better=False),
     Row("pipelined_put", "pipelined_put", "ops_s", "pipelined put x{pipelined:,}", "ops/s"),
     Row(
         "concurrent_put",
@@ -86,6 +88,20 @@ ROWS = [
         "MiB",
         higher_is_better=False,
     ),
+    Row("sync_put", "sync", "put_ops_s", "sync sequential put x{seq:,}", "ops/s", latency="put"),
+    Row("sync_put_cpu", "sync", "put_cpu_us", "  client CPU per put", "us", higher_is_better=False),
+    Row("sync_get", "sync", "get_ops_s", "sync sequential get x{seq:,}", "ops/s", latency="get"),
+    Row("sync_get_cpu", "sync", "get_cpu_us", "  client CPU per get", "us", higher_is_better=False),
+    Row("sync_threads", "sync", "threads_ops_s", "sync get, 16 threads, 1 conn", "ops/s"),
+    Row(
+        "sync_threads_cpu",
+        "sync",
+        "threads_cpu_us",
+        "  client CPU per get",
+        "us",
+        higher_is_better=False,
+    ),
+    Row("sync_threads_x", "sync", "threads_x", "  16 threads / 1 thread", "x"),
     Row("large_put", "large_values", "put_mb_s", "1 MiB put x{large}", "MB/s", latency="put"),
     Row("large_get", "large_values", "get_mb_s", "1 MiB get x{large}", "MB/s", latency="get"),
 ]
@@ -208,7 +224,7 @@ def _better(kv: float | None, other: float | None, higher_is_better: bool) -> fl
 def _fmt_value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit in ("ms", "MiB"):
+    if unit in ("ms", "MiB", "us", "x"):
         return f"{value:,.1f}"
     return f"{value:,.0f}"
 
