@@ -63,16 +63,15 @@ def parse_filter(text: str) -> KeyFilter:
 
 @dataclass(frozen=True)
 class KeyPage:
+    """``keys`` from ``offset`` on; ``more`` when the listing goes on after them, else
+    ``total``: how many keys match (the scan reached the end, so it counted them)."""
+
     keys: list[str]
     offset: int
     limit: int
     more: bool
+    total: int | None
     filter: KeyFilter
-
-    @property
-    def total(self) -> int | None:
-        """How many keys match, when this page reached the end of the listing."""
-        return None if self.more else self.offset + len(self.keys)
 
 
 class KeyScanner:
@@ -105,4 +104,5 @@ async def key_page(store: KVStore, key_filter: KeyFilter, offset: int, limit: in
                 more = True  # one past the page: there is a next one
                 break
             keys.append(key)
-    return KeyPage(keys, offset, limit, more, key_filter)
+    total = None if more else skipped + len(keys)
+    return KeyPage(keys, offset, limit, more, total, key_filter)

@@ -112,6 +112,8 @@ class UIServer:
 
     async def start(self) -> UIServer:
         """Bind the socket and start serving (``async with`` does this)."""
+        if self._runner is not None:
+            return self
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.create_server((self._host.strip("[]"), self._requested_port), family=family)
         self.port = sock.getsockname()[1]

@@ -239,7 +239,11 @@
     const last = data.offset + data.keys.length;
     const of = data.total !== null ? ` of ${data.total.toLocaleString("en-US")}` : ", more follow";
     const how = data.filter.kind === "subject" && data.filter.subject !== ">" ? ` matching ${data.filter.subject}` : "";
-    $("page-info").textContent = `keys ${first}–${last}${of}${how}`;
+    $("page-info").textContent = data.keys.length
+      ? `keys ${first}–${last}${of}${how}`
+      : offset > 0
+        ? `no keys past ${offset.toLocaleString("en-US")}${of}`
+        : "";
     $("prev").disabled = data.offset === 0;
     $("next").disabled = !data.more;
   }
