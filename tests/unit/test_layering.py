@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "jetstream": {"errors", "protocol", "client"},
     "kv": {"errors", "protocol", "client", "jetstream"},
     "server": {"errors"},
-    "cli": {"errors", "protocol", "client", "jetstream", "kv", "server", "_version"},
+    "ui": {"errors", "client", "jetstream", "kv"},
+    "cli": {"errors", "protocol", "client", "jetstream", "kv", "server", "ui", "_version"},
     "sync": {"errors", "protocol", "client", "jetstream", "kv", "server", "<root>"},
     "testing": {"errors", "client", "jetstream", "kv", "server", "sync", "<root>"},
 }

@@ -6,7 +6,8 @@ The kv verbs are top-level commands (``natskv ls``) and also live under ``natskv
 
 The modules, one job each: ``_main`` (the root group, global options, connecting, output
 and errors), ``_kv_buckets`` and ``_kv_keys`` (the bucket and the key verbs), ``_server``
-(``natskv server``); the formatters behind :mod:`natskv.cli.format`.
+(``natskv server``), ``_ui`` (``natskv ui``, serving :mod:`natskv.ui`); the formatters
+behind :mod:`natskv.cli.format`.
 
 The CLI uses only the public API of the lower layers.
 """
@@ -29,6 +30,7 @@ from natskv.cli._kv_keys import (
 )
 from natskv.cli._main import AliasGroup, cli, connection_options, main
 from natskv.cli._server import server_group
+from natskv.cli._ui import ui_cmd
 
 __all__ = ["cli", "main"]
 
@@ -76,3 +78,4 @@ _register(cli)
 _register(kv_group)
 cli.add_command(kv_group)
 cli.add_command(server_group)
+cli.add_command(ui_cmd)
