@@ -7,7 +7,8 @@ right after an HTML comment ``<!-- no-run: why -->`` is shown but not run (a fra
 that needs something a test cannot give); the suite's summary says how many blocks ran.
 Blocks that print say what they print in a ``console`` block or the text, and pages may
 check it: a block right after ``<!-- expect-output -->`` must print exactly the text of
-the next ``text`` block.
+the next ``text`` block. A directive that is misspelt or not right before a block fails
+its page (it would otherwise run, or skip, the block silently).
 """
 
 from __future__ import annotations
