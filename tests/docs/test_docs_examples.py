@@ -7,7 +7,8 @@ right after an HTML comment ``<!-- no-run: why -->`` is shown but not run (a fra
 that needs something a test cannot give); the suite's summary says how many blocks ran.
 Blocks that print say what they print in a ``console`` block or the text, and pages may
 check it: a block right after ``<!-- expect-output -->`` must print exactly the text of
-the next ``text`` block.
+the next ``text`` block. A directive that is misspelt or not right before a block fails
+its page (it would otherwise run, or skip, the block silently).
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ import natskv
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _BLOCK = re.compile(
-    r"(?P<before>(?:<!--\s*(?P<directive>[\w-]+)(?::[^>]*)?-->\s*\n)?)"
+    r"(?P<before>(?:<!--\s*(?P<directive>[\w-]+)\s*(?::[^>]*)?-->\s*\n)?)"
     r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<code>.*?)^```\s*$",
     re.DOTALL | re.MULTILINE,
 )
+DIRECTIVES = ("no-run", "expect-output")
+# Any comment that looks like a directive, attached to a block or not: a misspelt or
+# misplaced one must fail the page instead of silently running (or skipping) its block.
+_DIRECTIVE_COMMENT = re.compile(r"<!--\s*([\w-]+)\s*(?::[^>]*)?-->")
 
 
 @dataclass
@@ -53,11 +58,28 @@ def _blocks(page: Path) -> list[Block]:
     return found
 
 
+def directive_problems(text: str) -> list[str]:
+    """Directive comments that are unknown or not right before a code block."""
+    attached = {m.start() for m in _BLOCK.finditer(text) if m["directive"]}
+    problems = []
+    for m in _DIRECTIVE_COMMENT.finditer(text):
+        if m[1] not in DIRECTIVES:
+            problems.append(f"unknown directive {m[0]!r}")
+        elif m.start() not in attached:
+            problems.append(f"{m[0]!r} is not right before a code block")
+    return problems
+
+
 PAGES = sorted(p for p in DOCS.rglob("*.md") if any(b.lang == "python" for b in _blocks(p)))
 
 
 def test_the_docs_have_python_examples() -> None:
     assert PAGES, "no docs page with a python block"
+
+
+@pytest.mark.parametrize("page", sorted(DOCS.rglob("*.md")), ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_directive_applies_to_a_block(page: Path) -> None:
+    assert directive_problems(page.read_text()) == []
 
 
 async def _run(block: Block, namespace: dict[str, object]) -> str:
@@ -103,6 +125,11 @@ async def test_every_python_block_of_the_page_runs(
                 assert expected is not None, f"{where}: expect-output without a text block"
                 assert printed == expected.code, f"{where} printed:\n{printed}"
     finally:
+        # a page that failed half-way leaves its connections open: close them quietly
+        for value in list(namespace.values()):
+            if isinstance(value, natskv.Connection) and not value.is_closed:
+                with contextlib.suppress(natskv.NatsError):
+                    await value.close()
         # a page leaves no bucket behind (its examples clean up, or this does)
         for name in {name async for name in kv.store_names()} - before:
             with contextlib.suppress(natskv.NatsError):
