@@ -618,9 +618,10 @@ class OrderedConsumer:
             # revisions of the keys not delivered yet. Take a new snapshot instead.
             policy, start = self._policy, self._start_seq
             self._skip_upto = self._last_sseq
-        elif self._last_sseq or self._floor:
+        elif self._last_sseq or self._floor or self._policy == "new":
             # Before the first delivery a "new" consumer must not start over: what was
-            # written since it was created would be skipped.
+            # written since it was created would be skipped (on an empty stream too:
+            # then it resumes from the first message).
             policy, start = "by_start_sequence", max(self._last_sseq, self._floor) + 1
             self._skip_upto = 0
         else:
