@@ -25,6 +25,7 @@ from natskv.cli._main import (
     out,
     session,
     status_screen_width,
+    stdin_is_tty,
     table_options,
     with_options,
 )
@@ -406,6 +407,9 @@ def edit_cmd(
 @connection_options
 def info_cmd(bucket: str | None) -> None:
     """View the status of a KV store (asks which one when no bucket is given)."""
+    if not bucket and not stdin_is_tty():
+        # a prompt nobody can answer would end in click's bare "Aborted!"
+        fail("give the bucket to show (natskv info BUCKET): there is no terminal to ask on")
 
     async def work(kv: KVContext) -> KVStatus:
         name = bucket

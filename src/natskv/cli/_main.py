@@ -51,6 +51,7 @@ __all__ = [
     "out",
     "session",
     "status_screen_width",
+    "stdin_is_tty",
     "stdout_is_tty",
     "table_options",
     "use_color",
@@ -363,6 +364,11 @@ def out(text: str) -> None:
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def stdin_is_tty() -> bool:
+    """Whether a prompt can be answered: off a terminal, commands must not ask."""
+    return sys.stdin.isatty()
 
 
 def table_options() -> dict[str, Any]:
