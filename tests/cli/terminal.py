@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 __all__ = ["Terminal"]
 
+_ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]")
 _ENTRY = "import sys; from natskv.cli import main; main(sys.argv[1:])"
 
 
@@ -37,6 +39,11 @@ class Terminal:
             close_fds=True,
         )
         os.close(slave)
+
+    @property
+    def text(self) -> bytes:
+        """The output without its colour and cursor sequences (CSI)."""
+        return _ANSI.sub(b"", self.output)
 
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self._master], [], [], timeout)
