@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from natskv.cli._complete import bucket_argument
 from natskv.cli._json import dumps, entry_json, status_json
 from natskv.cli._main import (
     BYTE_SIZE,
@@ -318,7 +319,7 @@ def add_cmd(
 
 
 @click.command("edit")
-@click.argument("bucket")
+@bucket_argument()
 @_config_options(edit=True)
 @connection_options
 def edit_cmd(
@@ -405,7 +406,7 @@ def edit_cmd(
 
 
 @click.command("info")
-@click.argument("bucket", required=False)
+@bucket_argument(required=False)
 @json_option
 @connection_options
 def info_cmd(bucket: str | None, as_json: bool) -> None:
@@ -432,7 +433,7 @@ def info_cmd(bucket: str | None, as_json: bool) -> None:
 
 
 @click.command("ls")
-@click.argument("bucket", required=False)
+@bucket_argument(required=False)
 @click.argument("key_filter", required=False, metavar="[FILTER]")
 @click.option("-n", "--names", is_flag=True, help="Show just the bucket names.")
 @click.option("-v", "--verbose", is_flag=True, help="Show detailed info about the keys.")
@@ -533,7 +534,7 @@ def _ls_keys_json(bucket: str, key_filter: str | None, *, verbose: bool) -> None
 
 
 @click.command("compact")
-@click.argument("bucket")
+@bucket_argument()
 @force_option
 @connection_options
 def compact_cmd(bucket: str, force: bool) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from natskv.cli._complete import bucket_argument
 from natskv.cli._json import dumps, entry_json
 from natskv.cli._main import (
     DURATION,
@@ -90,7 +91,7 @@ def _print_history(bucket: str, key: str, entries: Iterable[KVEntry[Any]]) -> No
 
 
 @click.command("put")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("value", required=False)
 @connection_options
@@ -100,7 +101,7 @@ def put_cmd(bucket: str, key: str, value: str | None) -> None:
 
 
 @click.command("get")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.option("--revision", type=int, default=0, help="Gets a specific revision.")
 @click.option("--raw", is_flag=True, help="Show only the value string.")
@@ -124,7 +125,7 @@ def get_cmd(bucket: str, key: str, revision: int, raw: bool, as_json: bool) -> N
 
 
 @click.command("create")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--ttl", type=DURATION, help="Expire the key after this time (per-key TTL).")
@@ -135,7 +136,7 @@ def create_cmd(bucket: str, key: str, value: str | None, ttl: timedelta | None) 
 
 
 @click.command("update")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("value")
 @click.argument("revision", type=click.IntRange(min=0))
@@ -151,7 +152,7 @@ def update_cmd(bucket: str, key: str, value: str, revision: int) -> None:
 
 
 @click.command("del")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key", required=False)
 @force_option
 @connection_options
@@ -177,7 +178,7 @@ def del_cmd(bucket: str, key: str | None, force: bool) -> None:
 
 
 @click.command("purge")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @force_option
 @click.option(
@@ -202,7 +203,7 @@ def purge_cmd(bucket: str, key: str, force: bool, ttl: timedelta | None) -> None
 
 
 @click.command("history")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @json_option
 @connection_options
@@ -221,7 +222,7 @@ def history_cmd(bucket: str, key: str, as_json: bool) -> None:
 
 
 @click.command("revert")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("revision", type=click.IntRange(min=1))
 @click.option("-f", "--force", is_flag=True, help="Force reverting without prompting.")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from natskv.cli._complete import bucket_argument
 from natskv.cli._json import dumps, entry_json
 from natskv.cli._main import (
     connection_options,
@@ -59,7 +60,7 @@ async def _print_lines(watcher: KVWatcher[bytes], *, count: int, as_json: bool) 
 
 
 @click.command("watch")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key", default=">")
 @click.option("--history", is_flag=True, help="Include the history of the keys.")
 @click.option(

@@ -506,8 +506,16 @@ def cli(ctx: click.Context) -> None:
     """A NATS JetStream Key/Value client: the verbs of `nats kv`, plus a local server.
 
     Without --server and NATS_URL, commands use a durable nats-server started in the
-    background on first use (see `natskv server`). The global options may also follow
-    the command, as in natscli.
+    background on first use (see `natskv server`). Where `nats` is configured natskv
+    connects the same way: its selected context (or --context), NATS_* variables and
+    flags, in natscli's order (flags, then environment, then context). The global options
+    may also follow the command, as in natscli.
+
+    \b
+    Shell completion (bucket names too), in ~/.bashrc, ~/.zshrc or fish's config:
+      eval "$(_NATSKV_COMPLETE=bash_source natskv)"
+      eval "$(_NATSKV_COMPLETE=zsh_source natskv)"
+      _NATSKV_COMPLETE=fish_source natskv | source
     """
     ctx.ensure_object(Session)
 

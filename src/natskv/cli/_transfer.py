@@ -41,6 +41,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from natskv.cli._complete import bucket_argument
 from natskv.cli._json import entry_json, entry_value
 from natskv.cli._main import connection_options, fail, session
 from natskv.errors import NatsError
@@ -137,7 +138,7 @@ def _open(path: str, mode: str) -> Iterator[IO[bytes]]:
 
 
 @click.command("export")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("file", default="-", metavar="[FILE]")
 @click.option("--history", is_flag=True, help="Every kept revision, not only the latest.")
 @connection_options
@@ -282,7 +283,7 @@ async def _import_lines(source: IO[bytes], importer: _Importer) -> None:
 
 
 @click.command("import")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("file", default="-", metavar="[FILE]")
 @connection_options
 def import_cmd(bucket: str, file: str) -> None:
