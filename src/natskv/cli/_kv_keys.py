@@ -1,5 +1,5 @@
-"""The key verbs of ``nats kv``: put, get, create, update, del, purge, history, revert and
-watch (natscli ``cli/kv_command.go``).
+"""The key verbs of ``nats kv``: put, get, create, update, del, purge, history and revert
+(natscli ``cli/kv_command.go``; watch is in :mod:`natskv.cli._kv_watch`).
 
 Values given on the command line are written as the bytes the user typed; an omitted
 value is read from STDIN when it is piped, as natscli's ``valOrReadVal`` does.
@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from natskv.cli._complete import bucket_argument
+from natskv.cli._json import dumps, entry_json
 from natskv.cli._main import (
     DURATION,
     confirm,
@@ -21,10 +23,10 @@ from natskv.cli._main import (
     connection_options,
     fail,
     force_option,
+    json_option,
     out,
     session,
     table_options,
-    use_color,
 )
 from natskv.cli._screen_entries import (
     HistoryRow,
@@ -32,11 +34,10 @@ from natskv.cli._screen_entries import (
     get_raw_output,
     history_table,
     revert_preview,
-    watch_line,
 )
 from natskv.cli._text import encode_output
 from natskv.errors import KeyNotFoundError
-from natskv.kv import KVContext, KVEntry, KVOperation, KVStore
+from natskv.kv import KVContext, KVEntry, KVStore
 
 __all__ = [
     "create_cmd",
@@ -47,7 +48,6 @@ __all__ = [
     "put_cmd",
     "revert_cmd",
     "update_cmd",
-    "watch_cmd",
 ]
 
 
@@ -91,7 +91,7 @@ def _print_history(bucket: str, key: str, entries: Iterable[KVEntry[Any]]) -> No
 
 
 @click.command("put")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("value", required=False)
 @connection_options
@@ -101,12 +101,13 @@ def put_cmd(bucket: str, key: str, value: str | None) -> None:
 
 
 @click.command("get")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.option("--revision", type=int, default=0, help="Gets a specific revision.")
 @click.option("--raw", is_flag=True, help="Show only the value string.")
+@json_option
 @connection_options
-def get_cmd(bucket: str, key: str, revision: int, raw: bool) -> None:
+def get_cmd(bucket: str, key: str, revision: int, raw: bool, as_json: bool) -> None:
     """Gets a value for a key."""
 
     async def work(kv: KVContext) -> KVEntry[bytes]:
@@ -114,6 +115,9 @@ def get_cmd(bucket: str, key: str, revision: int, raw: bool) -> None:
         return await store.get_entry(key, revision=revision if revision > 0 else None)
 
     entry = session().run(work)
+    if as_json:
+        out(dumps(entry_json(entry)) + "\n")
+        return
     if raw:
         click.echo(get_raw_output(entry.raw), nl=False)
         return
@@ -121,7 +125,7 @@ def get_cmd(bucket: str, key: str, revision: int, raw: bool) -> None:
 
 
 @click.command("create")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--ttl", type=DURATION, help="Expire the key after this time (per-key TTL).")
@@ -132,7 +136,7 @@ def create_cmd(bucket: str, key: str, value: str | None, ttl: timedelta | None) 
 
 
 @click.command("update")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("value")
 @click.argument("revision", type=click.IntRange(min=0))
@@ -148,7 +152,7 @@ def update_cmd(bucket: str, key: str, value: str, revision: int) -> None:
 
 
 @click.command("del")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key", required=False)
 @force_option
 @connection_options
@@ -174,7 +178,7 @@ def del_cmd(bucket: str, key: str | None, force: bool) -> None:
 
 
 @click.command("purge")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @force_option
 @click.option(
@@ -199,10 +203,11 @@ def purge_cmd(bucket: str, key: str, force: bool, ttl: timedelta | None) -> None
 
 
 @click.command("history")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
+@json_option
 @connection_options
-def history_cmd(bucket: str, key: str) -> None:
+def history_cmd(bucket: str, key: str, as_json: bool) -> None:
     """Shows the full history for a key."""
 
     async def work(kv: KVContext) -> list[KVEntry[Any]]:
@@ -210,11 +215,14 @@ def history_cmd(bucket: str, key: str) -> None:
         return await _history(store, key)
 
     entries = session().run(work)
+    if as_json:
+        out(dumps([entry_json(e) for e in entries]) + "\n")
+        return
     _print_history(bucket, key, entries)
 
 
 @click.command("revert")
-@click.argument("bucket")
+@bucket_argument()
 @click.argument("key")
 @click.argument("revision", type=click.IntRange(min=1))
 @click.option("-f", "--force", is_flag=True, help="Force reverting without prompting.")
@@ -239,70 +247,3 @@ def revert_cmd(bucket: str, key: str, revision: int, force: bool) -> None:
     entries = session().run(work)
     if entries is not None:
         _print_history(bucket, key, entries)
-
-
-# ---------------------------------------------------------------------------
-# watch
-# ---------------------------------------------------------------------------
-
-
-@click.command("watch")
-@click.argument("bucket")
-@click.argument("key", default=">")
-@click.option("--history", is_flag=True, help="Include the history of the keys.")
-@click.option(
-    "--deletes/--no-deletes",
-    default=True,
-    show_default=True,
-    help="Report deletes and purges.",
-)
-@click.option("--updates", is_flag=True, help="Only report updates, not the current values.")
-@click.option(
-    "--revision", type=click.IntRange(min=0), default=0, help="Start watching at this revision."
-)
-@click.option("--count", type=click.IntRange(min=0), default=0, hidden=True)
-@connection_options
-def watch_cmd(
-    bucket: str,
-    key: str,
-    history: bool,
-    deletes: bool,
-    updates: bool,
-    revision: int,
-    count: int,
-) -> None:
-    """Watch the bucket or a specific key for updates (until Ctrl-C)."""
-    color = use_color()
-
-    async def work(kv: KVContext) -> None:
-        store = await kv.get_store(bucket)
-        watcher = store.watch(
-            key,
-            include_history=history,
-            ignore_deletes=not deletes,
-            updates_only=updates,
-            resume_from_revision=revision or None,
-        )
-        printed = 0
-        async with watcher:
-            async for entry in watcher:
-                value = entry.raw if entry.operation is KVOperation.PUT else None
-                line = watch_line(
-                    entry.created,
-                    entry.operation.value,
-                    entry.bucket,
-                    entry.key,
-                    value,
-                    color=color,
-                )
-                if not line:
-                    continue
-                out(line)
-                printed += 1
-                if count and printed >= count:
-                    return
-
-    try:
-        session().run(work)
-    except KeyboardInterrupt:
-        return

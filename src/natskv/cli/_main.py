@@ -12,19 +12,22 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import ssl
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from natskv._version import __version__
+from natskv.cli._context import NatsContext, load_context, selected_context_name, tls_context
 from natskv.cli._parse import parse_byte_size, parse_duration
 from natskv.cli._table import table_style_from_env
 from natskv.cli._text import encode_output
-from natskv.client import connect
+from natskv.client import Connection, connect
 from natskv.errors import NatsError
 from natskv.jetstream import JetStream
 from natskv.kv import KVContext
@@ -32,6 +35,7 @@ from natskv.server import ensure_background_server
 
 __all__ = [
     "BYTE_SIZE",
+    "ConnectSettings",
     "DURATION",
     "TIMEOUT",
     "AliasGroup",
@@ -43,10 +47,12 @@ __all__ = [
     "connection_options",
     "fail",
     "force_option",
+    "json_option",
     "main",
     "out",
     "session",
     "status_screen_width",
+    "stdin_is_tty",
     "stdout_is_tty",
     "table_options",
     "use_color",
@@ -136,9 +142,31 @@ TIMEOUT = TimeoutType()
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ConnectSettings:
+    """Everything :func:`~natskv.connect` and :class:`~natskv.JetStream` are given: the
+    flags, then the environment, then the natscli context, merged field by field."""
+
+    url: str | None
+    user: str | None
+    password: str | None
+    token: str | None
+    creds: str | None
+    nkey: str | None
+    tls: ssl.SSLContext | None
+    tls_first: bool
+    inbox_prefix: str | None
+    domain: str | None
+    api_prefix: str | None
+
+
 @dataclass
 class Session:
-    """The global options, shared by every command through ``ctx.obj``."""
+    """The global options, shared by every command through ``ctx.obj``.
+
+    Each field holds a flag's value or its ``NATS_*`` environment variable (click reads
+    both), so either one overrides the same field of the natscli context.
+    """
 
     server: str | None = None
     timeout: float = DEFAULT_TIMEOUT
@@ -146,39 +174,97 @@ class Session:
     password: str | None = None
     creds: str | None = None
     nkey: str | None = None
+    tlscert: str | None = None
+    tlskey: str | None = None
+    tlsca: str | None = None
+    js_domain: str | None = None
+    context: str | None = None
+
+    def nats_context(self) -> NatsContext | None:
+        """``--context`` (or ``NATS_CONTEXT``), else the context natscli has selected."""
+        name = self.context or selected_context_name()
+        return load_context(name) if name else None
+
+    def settings(self) -> ConnectSettings:
+        """The merged settings; a bad context or TLS file set fails the command here."""
+        try:
+            ctx = self.nats_context() or NatsContext(name="", path=Path())
+            tls = tls_context(
+                self.tlscert or ctx.cert, self.tlskey or ctx.key, self.tlsca or ctx.ca
+            )
+        except ValueError as exc:  # ContextError, or a certificate without its key
+            fail(str(exc))
+        user = self.user or ctx.user
+        password = self.password or ctx.password
+        token = ctx.token
+        if self.user and not self.password:
+            # natscli: --user without --password is a token
+            user, password, token = None, None, self.user
+        return ConnectSettings(
+            url=self.server or os.environ.get("NATS_URL") or ctx.url,
+            user=user,
+            password=password,
+            token=token,
+            creds=self.creds or ctx.creds,
+            nkey=self.nkey or ctx.nkey,
+            tls=tls,
+            tls_first=ctx.tls_first,
+            inbox_prefix=ctx.inbox_prefix,
+            domain=self.js_domain or ctx.jetstream_domain,
+            api_prefix=None if self.js_domain else ctx.jetstream_api_prefix,
+        )
 
     def url(self) -> str:
-        """``--server``, else ``NATS_URL``, else the background server (started if needed)."""
-        if self.server:
-            return self.server
-        env_url = os.environ.get("NATS_URL")
-        if env_url:
-            return env_url
-        return ensure_background_server()
+        """``--server``, else ``NATS_URL``, else the context's, else the background server
+        (started if needed)."""
+        return self.settings().url or ensure_background_server()
 
-    async def _run(self, url: str, work: Callable[[KVContext], Awaitable[T]]) -> T:
-        # natscli: --user without --password is a token
-        token = self.user if self.user and not self.password else None
-        nc = await connect(
+    async def _connect(self, url: str, settings: ConnectSettings) -> Connection:
+        # only what is set: connect()'s defaults stay in one place, ConnectOptions
+        extra: dict[str, Any] = {}
+        if settings.tls is not None:
+            extra["tls"] = settings.tls
+        if settings.tls_first:
+            extra["tls_handshake_first"] = True
+        if settings.inbox_prefix:
+            extra["inbox_prefix"] = settings.inbox_prefix
+        return await connect(
             url,
             name="natskv",
-            user=None if token else self.user,
-            password=self.password,
-            token=token,
-            user_credentials=self.creds,
-            nkeys_seed_file=self.nkey,
+            user=settings.user,
+            password=settings.password,
+            token=settings.token,
+            user_credentials=settings.creds,
+            nkeys_seed_file=settings.nkey,
             connect_timeout=self.timeout,
             request_timeout=self.timeout,
+            **extra,
         )
+
+    async def _run(
+        self, url: str, settings: ConnectSettings, work: Callable[[KVContext], Awaitable[T]]
+    ) -> T:
         try:
-            return await work(KVContext(JetStream(nc, timeout=self.timeout)))
+            nc = await self._connect(url, settings)
+        except ValueError as exc:  # options connect() refuses before opening a socket
+            fail(str(exc))
+        try:
+            js = JetStream(
+                nc,
+                domain=settings.domain,
+                api_prefix=None if settings.domain else settings.api_prefix,
+                timeout=self.timeout,
+            )
+            return await work(KVContext(js))
         finally:
             await nc.close()
 
     def run(self, work: Callable[[KVContext], Awaitable[T]]) -> T:
         """Connect, run ``work`` with a KV context, close: one ``asyncio.run``."""
+        settings = self.settings()
         # resolved first: starting the background server blocks
-        return asyncio.run(self._run(self.url(), work))
+        url = settings.url or ensure_background_server()
+        return asyncio.run(self._run(url, settings, work))
 
 
 def _set_session(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -191,47 +277,54 @@ def _set_session(attr: str) -> Callable[[click.Context, click.Parameter, Any], N
 
 
 def _global_options(*, hidden: bool) -> list[Callable[[Any], Any]]:
-    def opt(*decls: str, attr: str, **kwargs: Any) -> Callable[[Any], Any]:
+    def opt(*decls: str, attr: str, env: str | None = None, **kwargs: Any) -> Callable[[Any], Any]:
+        # the environment is read once, by the root's options: an option after the verb
+        # must not take it again over a flag given before the verb
         return click.option(
             *decls,
             expose_value=False,
             is_eager=True,
             hidden=hidden,
             callback=_set_session(attr),
+            envvar=None if hidden else env,
+            show_envvar=env is not None,
             **kwargs,
         )
+
+    def path(help: str) -> dict[str, Any]:
+        return {"type": click.Path(dir_okay=False), "metavar": "FILE", "help": help}
 
     return [
         opt(
             "-s",
             "--server",
             attr="server",
+            env="NATS_URL",
             metavar="URL",
-            envvar=None if hidden else "NATS_URL",
-            help="NATS server URL(s), comma separated. Default: $NATS_URL, else a local "
-            "background nats-server started on first use.",
+            help="NATS server URL(s), comma separated. Default: the natscli context's, else "
+            "a local background nats-server started on first use.",
         ),
         opt(
             "--timeout",
             attr="timeout",
+            env="NATS_TIMEOUT",
             type=TIMEOUT,
             help=f"Time to wait for responses, in seconds (default {DEFAULT_TIMEOUT:g}).",
         ),
-        opt("--user", attr="user", help="Username or token."),
-        opt("--password", attr="password", help="Password."),
+        opt("--user", attr="user", env="NATS_USER", help="Username or token."),
+        opt("--password", attr="password", env="NATS_PASSWORD", help="Password."),
+        opt("--creds", attr="creds", env="NATS_CREDS", **path("User credentials (.creds file).")),
+        opt("--nkey", attr="nkey", env="NATS_NKEY", **path("User NKEY seed file.")),
+        opt("--tlscert", attr="tlscert", env="NATS_CERT", **path("TLS client certificate.")),
+        opt("--tlskey", attr="tlskey", env="NATS_KEY", **path("TLS client private key.")),
+        opt("--tlsca", attr="tlsca", env="NATS_CA", **path("TLS certificate authority chain.")),
+        opt("--js-domain", attr="js_domain", metavar="DOMAIN", help="JetStream domain."),
         opt(
-            "--creds",
-            attr="creds",
-            type=click.Path(dir_okay=False),
-            metavar="FILE",
-            help="User credentials (.creds file).",
-        ),
-        opt(
-            "--nkey",
-            attr="nkey",
-            type=click.Path(dir_okay=False),
-            metavar="FILE",
-            help="User NKEY seed file.",
+            "--context",
+            attr="context",
+            env="NATS_CONTEXT",
+            metavar="NAME",
+            help="natscli configuration context to use (default: the selected one).",
         ),
     ]
 
@@ -254,6 +347,12 @@ force_option = click.option("-f", "--force", is_flag=True, help="Act without con
 """``-f``/``--force`` of the destructive commands, which otherwise ask first."""
 
 
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON instead of text, for scripts."
+)
+"""``--json`` of the read verbs (the objects of :mod:`natskv.cli._json`)."""
+
+
 def session() -> Session:
     """The current command's :class:`Session` (a default one outside the root group)."""
     ctx = click.get_current_context()
@@ -272,6 +371,11 @@ def out(text: str) -> None:
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def stdin_is_tty() -> bool:
+    """Whether a prompt can be answered: off a terminal, commands must not ask."""
+    return sys.stdin.isatty()
 
 
 def table_options() -> dict[str, Any]:
@@ -402,8 +506,16 @@ def cli(ctx: click.Context) -> None:
     """A NATS JetStream Key/Value client: the verbs of `nats kv`, plus a local server.
 
     Without --server and NATS_URL, commands use a durable nats-server started in the
-    background on first use (see `natskv server`). The global options may also follow
-    the command, as in natscli.
+    background on first use (see `natskv server`). Where `nats` is configured natskv
+    connects the same way: its selected context (or --context), NATS_* variables and
+    flags, in natscli's order (flags, then environment, then context). The global options
+    may also follow the command, as in natscli.
+
+    \b
+    Shell completion (bucket names too), in ~/.bashrc, ~/.zshrc or fish's config:
+      eval "$(_NATSKV_COMPLETE=bash_source natskv)"
+      eval "$(_NATSKV_COMPLETE=zsh_source natskv)"
+      _NATSKV_COMPLETE=fish_source natskv | source
     """
     ctx.ensure_object(Session)
 

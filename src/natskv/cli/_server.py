@@ -1,8 +1,10 @@
-"""``natskv server start|status|stop``: the local background nats-server.
+"""``natskv server start|status|stop|url``: the local background nats-server.
 
 Commands without ``--server`` and ``NATS_URL`` start this server on first use; these
 commands manage it explicitly. Its data lives in the natskv home directory
-(``$NATSKV_HOME``, else the platform's user data directory).
+(``$NATSKV_HOME``, else the platform's user data directory). It keeps its port from one
+start to the next while the port is free, and ``natskv server url`` prints its URL for
+other tools: ``nats --server "$(natskv server url)" kv ls``.
 """
 
 from __future__ import annotations
@@ -60,3 +62,9 @@ def stop_cmd() -> None:
         out(f"stopped nats-server (pid {status.pid})\n")
     else:
         out(_NONE_RUNNING + "\n")
+
+
+@server_group.command("url")
+def url_cmd() -> None:
+    """Print the background server's URL (starting it if needed), for other tools."""
+    out(ensure_background_server() + "\n")

@@ -21,12 +21,23 @@ __all__ = [
     "is_printable",
     "raw_text",
     "shorten_value",
+    "terminal_value",
 ]
 
 _ESCAPE_SEQ_RE: Final = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI, e.g. colours
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC, e.g. hyperlinks
 )
+
+
+# what must not reach a terminal raw: C0/C1 controls and DEL (ESC starts colours, cursor
+# moves, title changes), and format characters (bidi overrides reorder what is shown)
+_UNSAFE_RE: Final = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+TERMINAL_VALUE_LIMIT: Final = 256
+"""Characters of an escaped value shown on a terminal before it is cut."""
 
 
 def char_width(ch: str) -> int:
@@ -86,3 +97,31 @@ def shorten_value(value: bytes) -> str:
     if len(text) > 40:
         return f"{text[:15]}...{text[-15:]}"
     return text
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    code = ord(ch)
+    return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def terminal_value(value: bytes, *, limit: int = TERMINAL_VALUE_LIMIT) -> str:
+    """A value as it may be shown on a terminal: never raw control characters.
+
+    Text without control characters is shown as it is, however long. Otherwise control
+    and format characters are escaped (``\\x1b``, ``\\n``, ``\\u202e``), bytes that are
+    not UTF-8 shown as ``\\xff``, and the result cut to ``limit`` characters with the
+    value's size: 300 KB of random bytes become one short line. Piped output is not
+    passed through this (scripts get the exact bytes).
+    """
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        text = value.decode("utf-8", "backslashreplace")  # b"\xff" shows as \xff
+    else:
+        if not _UNSAFE_RE.search(text):
+            return text
+    escaped = _UNSAFE_RE.sub(_escape, text)
+    if len(escaped) > limit:
+        return f"{escaped[:limit]}... ({len(value):,} bytes)"
+    return escaped

@@ -1,0 +1,311 @@
+"""``natskv export BUCKET [FILE]`` and ``natskv import BUCKET [FILE]``: a bucket as JSON lines.
+
+The format is one entry object per line, the one ``get --json`` prints
+(:mod:`natskv.cli._json`)::
+
+    {"bucket":"cfg","key":"a","revision":3,"operation":"PUT","created":"...Z","value":"x"}
+    {"bucket":"cfg","key":"b","revision":5,"operation":"DEL","created":"...Z"}
+
+Export writes the latest entry of every key, delete and purge markers included (with
+``--history``: every kept revision, oldest first), streamed from one watch of the bucket,
+so memory stays bounded however large the bucket.
+
+Import replays the lines in order into an existing bucket: puts go out pipelined in
+chunks of :data:`CHUNK` through :meth:`~natskv.kv.KVStore.put_many` (the next chunk is
+parsed while the acks of the last come back); a ``DEL`` or ``PURGE`` line is written as a
+delete or purge marker after the puts before it. Replaying in order means the last line of
+each key wins, so an export with ``--history`` restores the latest values and, up to the
+target's own ``history``, the revisions before them. Revisions and creation times are the
+target's own: the ones in the file are not (and cannot be) kept. ``bucket`` is ignored.
+
+Both show a progress bar on STDERR when it is a terminal, and are silent otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Final
+
+import click
+import msgspec
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from natskv.cli._complete import bucket_argument
+from natskv.cli._json import entry_json, entry_value
+from natskv.cli._main import connection_options, fail, session
+from natskv.errors import NatsError
+from natskv.kv import KVContext, KVStore
+
+__all__ = ["CHUNK", "export_cmd", "import_cmd"]
+
+CHUNK: Final = 10_000
+"""Records per ``put_many`` call of an import."""
+
+_ADVANCE_EVERY: Final = 500  # progress updates are batched: a redraw per entry costs more
+_YIELD_EVERY: Final = 256
+_OPERATIONS: Final = frozenset({"PUT", "DEL", "PURGE"})
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+class _Bar:
+    """A rich progress bar on STDERR, or nothing when STDERR is not a terminal."""
+
+    def __init__(self, progress: Progress | None, task: TaskID | None) -> None:
+        self._progress = progress
+        self._task = task
+        self._pending = 0
+
+    def advance(self, n: int = 1) -> None:
+        if self._progress is None or self._task is None:
+            return
+        self._pending += n
+        if self._pending >= _ADVANCE_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._progress is not None and self._task is not None and self._pending:
+            self._progress.advance(self._task, self._pending)
+            self._pending = 0
+
+    def complete(self) -> None:
+        """Show the bar full: the records done were all there were (blank lines aside)."""
+        self.flush()
+        if self._progress is not None and self._task is not None:
+            done = self._progress.tasks[self._task].completed
+            self._progress.update(self._task, total=done)
+
+
+@contextmanager
+def _progress_bar(description: str, total: float | None, unit: str) -> Iterator[_Bar]:
+    if not sys.stderr.isatty():
+        yield _Bar(None, None)
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        bar = _Bar(progress, progress.add_task(description, total=total))
+        try:
+            yield bar
+        finally:
+            bar.flush()
+
+
+def _count_lines(path: str) -> int | None:
+    """The lines of a regular file (the import's progress total); ``None`` for a pipe."""
+    if path == "-" or not sys.stderr.isatty():
+        return None  # no bar to size
+    try:
+        with open(path, "rb") as f:
+            return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    except OSError:
+        return None  # reported when the file is opened for the import
+
+
+@contextmanager
+def _open(path: str, mode: str) -> Iterator[IO[bytes]]:
+    """The file, or STDIN/STDOUT for ``-``; errors are reported as the command's."""
+    if path == "-":
+        yield sys.stdin.buffer if mode == "rb" else sys.stdout.buffer
+        return
+    try:
+        handle = open(path, mode)  # noqa: SIM115 - closed below, after the caller's work
+    except OSError as exc:
+        fail(f"cannot open {path}: {exc.strerror or exc}")
+    with handle:
+        yield handle
+
+
+# ---------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------
+
+
+@click.command("export")
+@bucket_argument()
+@click.argument("file", default="-", metavar="[FILE]")
+@click.option("--history", is_flag=True, help="Every kept revision, not only the latest.")
+@connection_options
+def export_cmd(bucket: str, file: str, history: bool) -> None:
+    """Write every key of a bucket, with its value, revision and operation, as JSON lines.
+
+    FILE defaults to STDOUT. Values are lossless: "value" holds UTF-8 text, "value_b64"
+    any other bytes (base64). Delete and purge markers are included.
+    """
+
+    async def work(kv: KVContext) -> None:
+        store = await kv.get_store(bucket)
+        with _open(file, "wb") as sink:
+            async with store.watch(">", include_history=history) as watcher:
+                with _progress_bar(f"export {bucket}", watcher.initial_count, "entries") as bar:
+                    write = sink.write
+                    async for entry in watcher.initial():
+                        write(_encoder.encode(entry_json(entry)) + b"\n")
+                        bar.advance()
+            sink.flush()
+
+    session().run(work)
+
+
+# ---------------------------------------------------------------------------
+# import
+# ---------------------------------------------------------------------------
+
+
+class _BadLine(ValueError):
+    def __init__(self, lineno: int, message: str) -> None:
+        super().__init__(f"line {lineno}: {message}")
+
+
+def _record(line: bytes, lineno: int) -> tuple[str, str, bytes]:
+    """``(operation, key, value)`` of one line; raises :class:`_BadLine`."""
+    try:
+        obj = _decoder.decode(line)
+    except msgspec.DecodeError as exc:
+        raise _BadLine(lineno, f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise _BadLine(lineno, "expected a JSON object")
+    key = obj.get("key")
+    if not isinstance(key, str) or not key:
+        raise _BadLine(lineno, "'key' must be a non-empty string")
+    operation = obj.get("operation", "PUT")
+    if operation not in _OPERATIONS:
+        raise _BadLine(lineno, f"'operation' must be PUT, DEL or PURGE, not {operation!r}")
+    try:
+        value = entry_value(obj) if operation == "PUT" else b""
+    except ValueError as exc:
+        raise _BadLine(lineno, str(exc)) from None
+    return operation, key, value
+
+
+class _Importer:
+    """Replays records in order: puts batched into pipelined chunks, markers in between."""
+
+    def __init__(self, store: KVStore, bar: _Bar) -> None:
+        self._store = store
+        self._bar = bar
+        self._chunk: list[tuple[str, bytes]] = []
+        self._first_line = 0  # of the chunk being filled
+        self._inflight: asyncio.Task[list[int]] | None = None
+        self._inflight_lines = (0, 0)
+        self.written = 0
+
+    async def _settle(self) -> None:
+        """Wait for the chunk in flight; its error names the lines it came from."""
+        task, self._inflight = self._inflight, None
+        if task is None:
+            return
+        first, last = self._inflight_lines
+        try:
+            done = await task
+        except NatsError as exc:
+            fail(f"lines {first}-{last}: {exc} ({self.written:,} records were imported before)")
+        self.written += len(done)
+        self._bar.advance(len(done))
+
+    async def _send_chunk(self, last_line: int) -> None:
+        if not self._chunk:
+            return
+        await self._settle()  # one chunk in flight at a time: records stay in order
+        chunk, self._chunk = self._chunk, []
+        self._inflight_lines = (self._first_line, last_line)
+        self._inflight = asyncio.ensure_future(self._store.put_many(chunk))
+        await asyncio.sleep(0)  # let put_many send before the next chunk is parsed
+
+    async def add(self, operation: str, key: str, value: bytes, lineno: int) -> None:
+        if operation == "PUT":
+            if not self._chunk:
+                self._first_line = lineno
+            self._chunk.append((key, value))
+            if len(self._chunk) >= CHUNK:
+                await self._send_chunk(lineno)
+            return
+        await self._send_chunk(lineno - 1)
+        await self._settle()
+        try:
+            if operation == "DEL":
+                await self._store.delete(key)
+            else:
+                await self._store.purge(key)
+        except NatsError as exc:
+            fail(f"line {lineno}: {exc} ({self.written:,} records were imported before)")
+        self.written += 1
+        self._bar.advance()
+
+    async def finish(self, last_line: int) -> None:
+        await self._send_chunk(last_line)
+        await self._settle()
+
+    async def abandon(self) -> None:
+        """Wait for the chunk in flight after an interruption, so no write is cut mid-way."""
+        task, self._inflight = self._inflight, None
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    def idle(self) -> bool:
+        """Whether no chunk is in flight (then parsing need not make way for its acks)."""
+        return self._inflight is None or self._inflight.done()
+
+
+async def _import_lines(source: IO[bytes], importer: _Importer) -> None:
+    lineno = 0
+    for lineno, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            operation, key, value = _record(line, lineno)
+        except _BadLine as exc:
+            # everything before the bad line is imported, nothing after it
+            await importer.finish(lineno - 1)
+            fail(f"{exc} (the {importer.written:,} records before it were imported)")
+        await importer.add(operation, key, value, lineno)
+        if lineno % _YIELD_EVERY == 0 and not importer.idle():
+            # parsing is synchronous: let the chunk in flight take its acks and send on,
+            # so the server does not wait for the parser
+            await asyncio.sleep(0)
+    await importer.finish(lineno)
+
+
+@click.command("import")
+@bucket_argument()
+@click.argument("file", default="-", metavar="[FILE]")
+@connection_options
+def import_cmd(bucket: str, file: str) -> None:
+    """Write the JSON lines of `natskv export` into an existing bucket, in order.
+
+    FILE defaults to STDIN. Puts are pipelined; DEL and PURGE lines write delete and
+    purge markers. Revisions and creation times are the bucket's own.
+    """
+
+    async def work(kv: KVContext) -> None:
+        store = await kv.get_store(bucket)
+        total = _count_lines(file)
+        with (
+            _open(file, "rb") as source,
+            _progress_bar(f"import {bucket}", total, "records") as bar,
+        ):
+            importer = _Importer(store, bar)
+            try:
+                await _import_lines(source, importer)
+                bar.complete()
+            except BaseException:
+                await importer.abandon()
+                raise
+
+    session().run(work)
