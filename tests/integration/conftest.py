@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from tests.integration.helpers import RequestSpy, Sent, Silence
+from tests.integration.helpers import RequestSpy, Sent, Silence, js_config, js_name
 
 import natskv
 from natskv import KVStore, Msg
@@ -34,3 +35,15 @@ def spy(nc: natskv.Connection, monkeypatch: pytest.MonkeyPatch) -> RequestSpy:
 def silence(nc: natskv.Connection, store: KVStore) -> Callable[[], Silence]:
     """``async with silence():`` fails unless nothing was sent to the ``store`` bucket."""
     return lambda: Silence(nc, store)
+
+
+@pytest.fixture
+async def stream(js: natskv.JetStream) -> AsyncIterator[str]:
+    """A fresh memory stream listening on ``<name>.>``, deleted after the test."""
+    name = js_name()
+    await js.create_stream(js_config(name))
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(natskv.NatsError):
+            await js.delete_stream(name)

@@ -1,9 +1,10 @@
 """Helpers shared by integration test files: bounded polling, a record of the requests sent,
-proof that nothing was sent, and what a watcher delivers."""
+proof that nothing was sent, what a watcher delivers, and plain JetStream streams."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 import natskv
 from natskv import KVEntry, KVOperation, KVStore, KVWatcher, Msg
+from natskv.jetstream import PubAck
 
 
 @dataclass
@@ -82,3 +84,25 @@ async def nothing_more(w: KVWatcher[Any]) -> None:
     """The watcher delivers nothing more (within 0.3 s)."""
     with pytest.raises(natskv.TimeoutError):
         await w.next(timeout=0.3)
+
+
+def js_name(prefix: str = "S") -> str:
+    """A stream name unique to the test (the shared server outlives every test)."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def js_config(name: str, **extra: Any) -> dict[str, Any]:
+    """A memory stream listening on ``<name>.>``, with Direct Get."""
+    cfg: dict[str, Any] = {
+        "name": name,
+        "subjects": [f"{name}.>"],
+        "storage": "memory",
+        "allow_direct": True,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+async def publish_n(js: natskv.JetStream, stream: str, subjects: list[str]) -> list[PubAck]:
+    """Publish ``m0``, ``m1``, ... to ``<stream>.<subject>`` for each subject, acknowledged."""
+    return [await js.publish(f"{stream}.{s}", f"m{i}".encode()) for i, s in enumerate(subjects)]
