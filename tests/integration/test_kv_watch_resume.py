@@ -21,6 +21,7 @@ async def _collect(watcher: natskv.KVWatcher[bytes], count: int) -> list[natskv.
     return got
 
 
+@pytest.mark.user_need("watch survives reconnect")
 async def test_watch_resumes_across_a_restart_of_a_persistent_server(tmp_path: Path) -> None:
     server = EmbeddedServer(data_dir=tmp_path / "data")  # durable, file storage
     await server.astart()
@@ -61,6 +62,7 @@ async def test_watch_resumes_across_a_restart_of_a_persistent_server(tmp_path: P
         await server.astop()
 
 
+@pytest.mark.user_need("watch survives reconnect")
 async def test_watch_resumes_after_the_connection_is_cut(nats_url: str) -> None:
     host, port = nats_url.rsplit("//", 1)[1].split(":")
     async with FaultProxy(host, int(port)) as proxy:
