@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from tests.integration.helpers import RequestSpy
 
 import natskv
-from natskv import KVConfig, StorageType
+from natskv import KVConfig, Msg, StorageType
 
 _NS = 1_000_000_000
 
@@ -408,3 +411,156 @@ async def test_status_fields(kv: natskv.KVContext, cleanup: list[str]) -> None:
     assert status.config.bucket == name
     assert status.config.history == 3
     assert status.config.ttl == timedelta(hours=2)
+
+
+# -- the stream config of a bucket ------------------------------------------------------
+
+
+@pytest.mark.wire("7.3 #1")
+async def test_default_bucket_stream_config(
+    kv: natskv.KVContext, js: natskv.JetStream, cleanup: list[str]
+) -> None:
+    """A default bucket's stream config, read back from STREAM.INFO."""
+    bucket = _bucket()
+    cleanup.append(bucket)
+    await kv.create_store(bucket)
+    cfg = (await js.stream_info(f"KV_{bucket}")).config
+    assert cfg["name"] == f"KV_{bucket}"
+    assert cfg["subjects"] == [f"$KV.{bucket}.>"]
+    assert cfg["allow_direct"] is True
+    assert cfg["allow_rollup_hdrs"] is True
+    assert cfg["deny_delete"] is True
+    assert cfg["deny_purge"] is False
+    assert cfg["discard"] == "new"
+    assert cfg["retention"] == "limits"
+    assert cfg["max_msgs_per_subject"] == 1
+    assert cfg["max_age"] == 0
+    assert cfg["duplicate_window"] == 120 * _NS
+    assert cfg["mirror_direct"] is False
+    assert cfg["num_replicas"] == 1
+    assert cfg["storage"] == "file"
+    assert cfg.get("compression", "none") == "none"
+    assert not cfg.get("allow_msg_ttl")
+    assert not cfg.get("subject_delete_marker_ttl")
+    assert "mirror" not in cfg and not cfg.get("sources")
+
+
+@pytest.mark.wire("7.3 #1")
+async def test_history_and_ttl(
+    kv: natskv.KVContext, js: natskv.JetStream, cleanup: list[str]
+) -> None:
+    """History and TTL map to max_msgs_per_subject, max_age, min(2m, ttl)."""
+    long_ttl, short_ttl = _bucket(), _bucket()
+    cleanup += [long_ttl, short_ttl]
+    await kv.create_store(KVConfig(bucket=long_ttl, history=10, ttl=timedelta(hours=1)))
+    await kv.create_store(KVConfig(bucket=short_ttl, history=64, ttl=30))
+    cfg = (await js.stream_info(f"KV_{long_ttl}")).config
+    assert cfg["max_msgs_per_subject"] == 10
+    assert cfg["max_age"] == 3600 * _NS
+    assert cfg["duplicate_window"] == 120 * _NS
+    cfg = (await js.stream_info(f"KV_{short_ttl}")).config
+    assert cfg["max_msgs_per_subject"] == 64
+    assert cfg["max_age"] == 30 * _NS
+    assert cfg["duplicate_window"] == 30 * _NS
+
+
+@pytest.mark.wire("7.3 #1")
+async def test_limit_markers_after_an_api_level_check(
+    kv: natskv.KVContext, js: natskv.JetStream, spy: RequestSpy, cleanup: list[str]
+) -> None:
+    """Limit markers send allow_msg_ttl + marker TTL, after $JS.API.INFO."""
+    plain, marked = _bucket(), _bucket()
+    cleanup += [plain, marked]
+    await kv.create_store(KVConfig(bucket=plain))
+    assert "$JS.API.INFO" not in spy.subjects()  # no probe without limit markers
+    spy.clear()
+    await kv.create_store(KVConfig(bucket=marked, limit_marker_ttl=timedelta(seconds=15)))
+    subjects = spy.subjects()
+    assert subjects.index("$JS.API.INFO") < subjects.index(f"$JS.API.STREAM.CREATE.KV_{marked}")
+    cfg = (await js.stream_info(f"KV_{marked}")).config
+    assert cfg["allow_msg_ttl"] is True
+    assert cfg["subject_delete_marker_ttl"] == 15 * _NS
+
+
+@pytest.mark.wire("7.3 #1")
+async def test_limit_markers_refused_below_api_level_1(
+    kv: natskv.KVContext, js: natskv.JetStream, spy: RequestSpy
+) -> None:
+    """A server below API level 1 gets no allow_msg_ttl request at all."""
+    js._api_level = 0  # as a 2.10 server would report
+    bucket = _bucket()
+    with pytest.raises(natskv.InvalidConfigError, match="API level"):
+        await kv.create_store(KVConfig(bucket=bucket, limit_marker_ttl=5))
+    assert not any("STREAM.CREATE" in s for s in spy.subjects())
+
+
+# -- status metadata --------------------------------------------------------------------
+
+
+@pytest.mark.wire("7.3 #10")
+async def test_status_metadata_has_no_reserved_keys(
+    kv: natskv.KVContext, js: natskv.JetStream, cleanup: list[str]
+) -> None:
+    """_nats.* keys the server adds are stripped from status metadata."""
+    with_md, without_md = _bucket(), _bucket()
+    cleanup += [with_md, without_md]
+    store = await kv.create_store(KVConfig(bucket=with_md, metadata={"owner": "team-a"}))
+    bare = await kv.create_store(without_md)
+    raw = (await js.stream_info(f"KV_{with_md}")).config["metadata"]
+    assert any(k.startswith("_nats.") for k in raw)
+    assert raw["owner"] == "team-a"
+    status = await store.status()
+    assert status.metadata == {"owner": "team-a"}
+    assert dict(status.config.metadata or {}) == {"owner": "team-a"}
+    assert (await bare.status()).metadata == {}
+    statuses = {s.bucket: s async for s in kv.store_statuses()}
+    assert statuses[with_md].metadata == {"owner": "team-a"}
+    assert statuses[without_md].metadata == {}
+    with pytest.raises(natskv.InvalidConfigError):
+        KVConfig(bucket=with_md, metadata={"_nats.level": "9"})
+
+
+# -- JetStream domains ------------------------------------------------------------------
+
+
+@pytest.mark.wire("7.3 #8")
+async def test_a_bucket_in_a_jetstream_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With domain="hub" every API call and write goes via $JS.hub.API."""
+    async with natskv.EmbeddedServer(durable=False, jetstream_domain="hub") as server:
+        nc = await natskv.connect(server.url)
+        try:
+            requests: list[str] = []
+            real = nc._start_request
+
+            def start_request(subject: str, *args: Any) -> tuple[str, asyncio.Future[Msg]]:
+                requests.append(subject)
+                return real(subject, *args)
+
+            monkeypatch.setattr(nc, "_start_request", start_request)
+            js = natskv.JetStream(nc, domain="hub")
+            assert (await js.account_info()).domain == "hub"
+            kv = natskv.KVContext(js)
+            store = await kv.create_store(KVConfig(bucket="dom", history=5))
+            assert [n async for n in kv.store_names()] == ["dom"]
+            await store.put("a", b"1")
+            await store.put("b.c", b"2")
+            assert await store.update("a", b"3", 1) == 3
+            assert await store.get("a") == b"3"
+            assert await store.get("a", revision=1) == b"1"
+            assert await store.get("a", consistent=True) == b"3"
+            assert [k async for k in store.keys()] == ["b.c", "a"]
+            assert [e.revision async for e in store.history("a")] == [1, 3]
+            async with store.watch() as watcher:
+                initial = await watcher.initial_values()
+                assert sorted(e.key for e in initial) == ["a", "b.c"]
+                await store.delete("b.c")
+                entry = await watcher.next(timeout=10)
+                assert (entry.key, entry.operation) == ("b.c", natskv.KVOperation.DEL)
+            assert (await store.status()).values == 4
+            assert requests and all(s.startswith("$JS.hub.API.") for s in requests), [
+                s for s in requests if not s.startswith("$JS.hub.API.")
+            ]
+            assert "$JS.hub.API.$KV.dom.a" in requests  # writes are prefixed like nats.go
+            await kv.delete_store("dom")
+        finally:
+            await nc.close()

@@ -16,6 +16,7 @@ import pytest
 
 import natskv
 from natskv import KVConfig, KVSource, RePublish
+from natskv.kv import SubjectTransform
 
 
 def _bucket() -> str:
@@ -340,3 +341,50 @@ async def test_writes_through_a_mirror_in_a_jetstream_domain() -> None:
             await kv.delete_store("origin")
         finally:
             await nc.close()
+
+
+# -- the stream config of mirrors and sources -------------------------------------------
+
+
+@pytest.mark.wire("7.3 #1")
+async def test_mirror_stream_config(
+    kv: natskv.KVContext, js: natskv.JetStream, cleanup: list[str]
+) -> None:
+    """A mirror has no subjects, mirror_direct and a KV_-prefixed origin."""
+    origin, by_bucket, by_stream = _bucket(), _bucket(), _bucket()
+    cleanup += [origin, by_bucket, by_stream]
+    await kv.create_store(origin)
+    await kv.create_store(KVConfig(bucket=by_bucket, mirror=KVSource(name=origin)))
+    await kv.create_store(KVConfig(bucket=by_stream, mirror=KVSource(name=f"KV_{origin}")))
+    for mirror in (by_bucket, by_stream):
+        cfg = (await js.stream_info(f"KV_{mirror}")).config
+        assert not cfg.get("subjects")
+        assert cfg["mirror_direct"] is True
+        assert cfg["allow_direct"] is True
+        assert cfg["mirror"]["name"] == f"KV_{origin}"
+        assert not cfg.get("allow_msg_ttl")
+
+
+@pytest.mark.wire("7.3 #1")
+async def test_sources_get_the_automatic_subject_transform(
+    kv: natskv.KVContext, js: natskv.JetStream, cleanup: list[str]
+) -> None:
+    """Each source maps $KV.<src>.> to $KV.<bucket>.>; user transforms kept."""
+    a, b, agg, custom = _bucket(), _bucket(), _bucket(), _bucket()
+    cleanup += [a, b, agg, custom]
+    await kv.create_store(a)
+    await kv.create_store(b)
+    await kv.create_store(KVConfig(bucket=agg, sources=[KVSource(name=a), KVSource(name=b)]))
+    cfg = (await js.stream_info(f"KV_{agg}")).config
+    assert cfg["subjects"] == [f"$KV.{agg}.>"]
+    assert [(s["name"], s["subject_transforms"]) for s in cfg["sources"]] == [
+        (f"KV_{a}", [{"src": f"$KV.{a}.>", "dest": f"$KV.{agg}.>"}]),
+        (f"KV_{b}", [{"src": f"$KV.{b}.>", "dest": f"$KV.{agg}.>"}]),
+    ]
+    transform = SubjectTransform(src=f"$KV.{a}.>", dest=f"$KV.{custom}.from_a.>")
+    await kv.create_store(
+        KVConfig(bucket=custom, sources=[KVSource(name=f"KV_{a}", subject_transforms=[transform])])
+    )
+    (source,) = (await js.stream_info(f"KV_{custom}")).config["sources"]
+    assert source["name"] == f"KV_{a}"
+    assert source["subject_transforms"] == [{"src": transform.src, "dest": transform.dest}]

@@ -1,22 +1,16 @@
-"""The KV <-> JetStream mapping: names, keys, filters, headers, TTLs, timestamps, stream config."""
+"""The bucket config <-> stream config mapping (``kv/_mapping.py``), and the constants it
+re-exports. (Names and keys: ``test_kv_names.py``; headers, TTLs, timestamps:
+``test_kv_headers.py``.)"""
 
 from __future__ import annotations
 
 import json
-import pickle
-import timeit
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from natskv.errors import (
-    BadBucketError,
-    InvalidBucketNameError,
-    InvalidConfigError,
-    InvalidKeyError,
-    InvalidRevisionError,
-)
+from natskv.errors import BadBucketError, InvalidConfigError
 from natskv.kv._config import (
     KVConfig,
     KVSource,
@@ -25,35 +19,19 @@ from natskv.kv._config import (
     StorageType,
     SubjectTransform,
 )
-from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._mapping import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
     MARKER_REASON,
     MAX_BUCKET_NAME,
-    MAX_CONTROL_LINE,
     MAX_HISTORY,
     NATS_ROLLUP,
     NATS_TTL,
     ROLLUP_SUBJECT,
-    bucket_from_stream,
-    datetime_from_unix_nanos,
-    format_ttl,
     is_kv_stream,
-    key_subject,
     kv_config_from_stream,
-    max_key_length,
-    operation_from_headers,
-    parse_timestamp,
-    parse_wrong_last_sequence,
     stream_config,
-    stream_name,
     strip_reserved_metadata,
-    subject_prefix,
-    validate_bucket_name,
-    validate_key,
-    validate_key_filter,
-    validate_revision,
 )
 
 UTC = timezone.utc
@@ -72,352 +50,6 @@ def test_constants() -> None:
     assert MARKER_REASON == "Nats-Marker-Reason"
     assert MAX_HISTORY == 64
     assert MAX_BUCKET_NAME == 252
-
-
-# --------------------------------------------------------------------------------------------
-# Keys, buckets, filters
-# --------------------------------------------------------------------------------------------
-
-VALID_KEYS = [
-    "a",
-    "1",
-    "a.b",
-    "a.b.c",
-    "user/42",
-    "k=v",
-    "-_",
-    "A.b-c/d=e_f",
-    "_kv_reserved",
-    "x" * 1000,
-]
-
-
-@pytest.mark.parametrize("key", VALID_KEYS)
-def test_valid_keys(key: str) -> None:
-    assert validate_key(key) == key
-
-
-@pytest.mark.parametrize(
-    ("key", "reason"),
-    [
-        ("", "empty"),
-        ("a b", "may only contain"),
-        (" a", "may only contain"),
-        ("a\n", "may only contain"),
-        ("é", "may only contain"),
-        ("a*", "may only contain"),
-        ("a>", "may only contain"),
-        ("*", "may only contain"),
-        (">", "may only contain"),
-        ("a\tb", "may only contain"),
-        (".a", "start or end"),
-        ("a.", "start or end"),
-        (".", "start or end"),
-        ("a..b", "empty token"),
-        (b"a", "must be a str"),
-        (1, "must be a str"),
-        (None, "must be a str"),
-    ],
-)
-def test_invalid_keys(key: object, reason: str) -> None:
-    with pytest.raises(InvalidKeyError, match=reason) as info:
-        validate_key(key)
-    assert info.value.key == key
-    assert isinstance(info.value, ValueError)
-
-
-def test_key_str_subclass_becomes_plain_str() -> None:
-    class K(str):
-        pass
-
-    out = validate_key(K("a.b"))
-    assert out == "a.b"
-    assert type(out) is str
-
-
-def _limit(bucket: str, api: str = "$JS.API", write_api: str = "") -> int:
-    read = f"$KV.{bucket}."
-    return max_key_length(
-        read_prefix=read,
-        write_prefix=write_api + read,
-        api_prefix=api,
-        stream=f"KV_{bucket}",
-        inbox_length=len("_INBOX.") + 22,
-    )
-
-
-def test_max_key_length_leaves_room_for_every_line_a_key_is_in() -> None:
-    limit = _limit("orders")
-    # the delivery line (an HMSG with the ack subject) is the longest with a short bucket
-    assert 3500 < limit < MAX_CONTROL_LINE - len("HMSG $KV.orders. 1 $JS.ACK.KV_orders.")
-    # the bucket name is twice in the delivery line (subject and ack subject)
-    assert _limit("o" * 252) == limit - 2 * (252 - len("orders"))
-    assert _limit("orders", api="$JS.hub.API", write_api="$JS.hub.API.") <= limit
-    assert _limit("orders", api="$JS." + "x" * 4000 + ".API") < 1
-
-
-def test_keys_and_filters_up_to_the_limit() -> None:
-    assert validate_key("k" * 100, 100) == "k" * 100
-    assert validate_key_filter("k." * 49 + ">", 100) == "k." * 49 + ">"
-    with pytest.raises(InvalidKeyError, match="101 characters long; 100 fit in") as info:
-        validate_key("k" * 101, 100)
-    assert "4096" in str(info.value)
-    assert len(str(info.value)) < 400  # the key itself is shown cut short
-    with pytest.raises(InvalidKeyError, match="101 characters"):
-        validate_key_filter("k." * 50 + "*", 100)
-    # without a bucket's limit, the control line itself
-    assert validate_key("k" * MAX_CONTROL_LINE)
-    with pytest.raises(InvalidKeyError, match="a NATS control line holds 4096 bytes"):
-        validate_key("k" * (MAX_CONTROL_LINE + 1))
-
-
-@pytest.mark.parametrize(
-    ("revision", "expected", "reason"),
-    [
-        (0, False, "start at 1"),
-        (-3, False, "start at 1"),
-        (-1, True, "expected revision is 0"),
-        (2**64, False, "below 2\\*\\*64"),
-        (2**64, True, "below 2\\*\\*64"),
-        (True, False, "not bool"),
-        (False, True, "not bool"),
-        (1.0, False, "not float"),
-        ("3", True, "not str"),
-        (None, False, "not NoneType"),
-    ],
-)
-def test_invalid_revisions(revision: object, expected: bool, reason: str) -> None:
-    with pytest.raises(InvalidRevisionError, match=reason) as info:
-        validate_revision(revision, expected=expected)
-    assert info.value.revision is revision
-    assert isinstance(info.value, ValueError)
-
-
-def test_valid_revisions() -> None:
-    assert validate_revision(1) == 1
-    assert validate_revision(2**64 - 1) == 2**64 - 1
-    assert validate_revision(0, expected=True) == 0
-
-    class Rev(int):
-        pass
-
-    out = validate_revision(Rev(7))
-    assert out == 7 and type(out) is int
-
-
-@pytest.mark.parametrize("name", ["a", "A-b_c", "ORDERS", "0", "x" * 252])
-def test_valid_bucket_names(name: str) -> None:
-    assert validate_bucket_name(name) == name
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("", "empty"),
-        ("a.b", "may only contain"),
-        ("a b", "may only contain"),
-        ("a/b", "may only contain"),
-        ("a*", "may only contain"),
-        ("a>", "may only contain"),
-        ("é", "may only contain"),
-        ("x" * 253, "at most 252"),
-        (None, "must be a str"),
-        (b"a", "must be a str"),
-    ],
-)
-def test_invalid_bucket_names(name: object, reason: str) -> None:
-    with pytest.raises(InvalidBucketNameError, match=reason):
-        validate_bucket_name(name)
-
-
-@pytest.mark.parametrize(
-    "flt", [">", "*", "a", "a.b", "a.*", "a.>", "*.>", "a.*.c", "*.*", "a/b.=.*", "a.b.c.>"]
-)
-def test_valid_key_filters(flt: str) -> None:
-    assert validate_key_filter(flt) == flt
-
-
-@pytest.mark.parametrize(
-    ("flt", "reason"),
-    [
-        ("", "empty"),
-        ("a.>.b", "'>'"),
-        (">.a", "'>'"),
-        (">>", "'>'"),
-        ("a>", "'>'"),
-        ("a*b", "'\\*'"),
-        ("a*", "'\\*'"),
-        ("**", "'\\*'"),
-        (".a", "start or end"),
-        ("a.", "start or end"),
-        ("a..b", "empty token"),
-        ("a b", "may only contain"),
-        (b">", "must be a str"),
-        (3, "must be a str"),
-    ],
-)
-def test_invalid_key_filters(flt: object, reason: str) -> None:
-    with pytest.raises(InvalidKeyError, match=reason):
-        validate_key_filter(flt)
-
-
-def test_names() -> None:
-    assert stream_name("b") == "KV_b"
-    assert subject_prefix("b") == "$KV.b."
-    assert key_subject("b", "x.y") == "$KV.b.x.y"
-
-
-@pytest.mark.parametrize(
-    ("stream", "bucket"),
-    [("KV_a", "a"), ("KV_my-bucket_1", "my-bucket_1"), ("KV_", None), ("ORDERS", None),
-     ("kv_a", None), ("KV_a.b", None)],
-)  # fmt: skip
-def test_bucket_from_stream(stream: str, bucket: str | None) -> None:
-    assert bucket_from_stream(stream) == bucket
-
-
-# --------------------------------------------------------------------------------------------
-# Operations, errors
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("headers", "op"),
-    [
-        (None, KVOperation.PUT),
-        ({}, KVOperation.PUT),
-        ({"Nats-Sequence": "3"}, KVOperation.PUT),
-        ({"KV-Operation": "DEL"}, KVOperation.DEL),
-        ({"KV-Operation": "PURGE", "Nats-Rollup": "sub"}, KVOperation.PURGE),
-        ({"KV-Operation": "bogus"}, KVOperation.PUT),
-        ({"Nats-Marker-Reason": "MaxAge", "Nats-TTL": "15m0s"}, KVOperation.PURGE),
-        ({"Nats-Marker-Reason": "Purge"}, KVOperation.PURGE),
-        ({"Nats-Marker-Reason": "Remove"}, KVOperation.DEL),
-        ({"Nats-Marker-Reason": "Other"}, KVOperation.PUT),
-        ({"KV-Operation": "DEL", "Nats-Marker-Reason": "MaxAge"}, KVOperation.DEL),
-        ({"KV-Operation": "bogus", "Nats-Marker-Reason": "MaxAge"}, KVOperation.PURGE),
-    ],
-)
-def test_operation_from_headers(headers: dict[str, str] | None, op: KVOperation) -> None:
-    assert operation_from_headers(headers) is op
-
-
-@pytest.mark.parametrize(
-    ("description", "seq"),
-    [
-        ("wrong last sequence: 7", 7),
-        ("wrong last sequence: 0", 0),
-        ("wrong last sequence: 123456789012", 123456789012),
-        ("wrong last sequence", None),
-        ("stream not found", None),
-        ("", None),
-    ],
-)
-def test_parse_wrong_last_sequence(description: str, seq: int | None) -> None:
-    assert parse_wrong_last_sequence(description) == seq
-
-
-# --------------------------------------------------------------------------------------------
-# TTL header
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ttl", "header"),
-    [
-        ("never", "never"),
-        ("NEVER", "never"),
-        (" Never ", "never"),
-        (1, "1s"),
-        (90, "90s"),
-        (3600.0, "3600s"),
-        (timedelta(seconds=1), "1s"),
-        (timedelta(minutes=15), "900s"),
-        (timedelta(days=2), "172800s"),
-    ],
-)
-def test_format_ttl(ttl: Any, header: str) -> None:
-    assert format_ttl(ttl) == header
-
-
-@pytest.mark.parametrize(
-    ("ttl", "reason"),
-    [
-        (0, "at least 1 second"),
-        (-5, "at least 1 second"),
-        (timedelta(0), "at least 1 second"),
-        (timedelta(milliseconds=500), "whole-second"),
-        (timedelta(seconds=1, milliseconds=500), "whole-second"),
-        (1.5, "whole-second"),
-        (0.5, "whole-second"),
-        (float("nan"), "whole-second"),
-        ("10s", "'never'"),
-        ("", "'never'"),
-        (True, "'never'"),
-        (None, "'never'"),
-    ],
-)
-def test_format_ttl_rejects(ttl: Any, reason: str) -> None:
-    with pytest.raises(InvalidConfigError, match=reason):
-        format_ttl(ttl)
-
-
-# --------------------------------------------------------------------------------------------
-# Timestamps
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-05-01T12:34:56.123456789Z", datetime(2024, 5, 1, 12, 34, 56, 123456, UTC)),
-        ("2024-05-01T12:34:56.123456Z", datetime(2024, 5, 1, 12, 34, 56, 123456, UTC)),
-        ("2024-05-01T12:34:56.1234Z", datetime(2024, 5, 1, 12, 34, 56, 123400, UTC)),
-        ("2024-05-01T12:34:56.1Z", datetime(2024, 5, 1, 12, 34, 56, 100000, UTC)),
-        ("2024-05-01T12:34:56.999999999Z", datetime(2024, 5, 1, 12, 34, 56, 999999, UTC)),
-        ("2024-05-01T12:34:56Z", datetime(2024, 5, 1, 12, 34, 56, 0, UTC)),
-        ("2024-05-01t12:34:56z", datetime(2024, 5, 1, 12, 34, 56, 0, UTC)),
-        ("2024-05-01T12:34:56.5+02:00", datetime(2024, 5, 1, 10, 34, 56, 500000, UTC)),
-        ("2024-05-01T00:30:00-01:30", datetime(2024, 5, 1, 2, 0, 0, 0, UTC)),
-        ("2024-05-01T12:34:56.123456789+00:00", datetime(2024, 5, 1, 12, 34, 56, 123456, UTC)),
-        # Go's time.String(), sent by servers before 2.9
-        ("2024-05-01 12:34:56.123456789 +0000 UTC", datetime(2024, 5, 1, 12, 34, 56, 123456, UTC)),
-        ("2024-05-01 12:34:56 +0000 UTC", datetime(2024, 5, 1, 12, 34, 56, 0, UTC)),
-        ("2024-05-01 14:34:56.5 +0200 CEST", datetime(2024, 5, 1, 12, 34, 56, 500000, UTC)),
-        ("2024-05-01 12:34:56.1 +0000 UTC m=+0.1", datetime(2024, 5, 1, 12, 34, 56, 100000, UTC)),
-    ],
-)  # fmt: skip
-def test_parse_timestamp(value: str, expected: datetime) -> None:
-    parsed = parse_timestamp(value)
-    assert parsed == expected
-    assert parsed.tzinfo is UTC
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "",
-        "garbage",
-        "2024-05-01",
-        "2024-05-01T12:34:56",  # no zone
-        "2024-05-01T12:34:56.Z",
-        "2024-05-01T12:34:5aZ",
-        "2024-13-01T12:34:56Z",
-        "2024-02-30T12:34:56Z",
-        "2024-05-01T12:34:56.1234567890Z",
-        "2024-05-01 12:34:56 UTC",
-    ],
-)
-def test_parse_timestamp_rejects(value: str) -> None:
-    with pytest.raises(ValueError, match="invalid timestamp"):
-        parse_timestamp(value)
-
-
-def test_datetime_from_unix_nanos() -> None:
-    assert datetime_from_unix_nanos(0) == datetime(1970, 1, 1, tzinfo=UTC)
-    got = datetime_from_unix_nanos(1714566896123456789)
-    assert got == datetime(2024, 5, 1, 12, 34, 56, 123456, UTC)
-    assert got.tzinfo is UTC
 
 
 # --------------------------------------------------------------------------------------------
@@ -772,37 +404,3 @@ def test_strip_reserved_metadata() -> None:
         "a": "1",
         "_natsx": "2",
     }
-
-
-# --------------------------------------------------------------------------------------------
-# Entries
-# --------------------------------------------------------------------------------------------
-
-CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def test_entry_fields_repr_eq() -> None:
-    e: KVEntry[bytes] = KVEntry("b", "k", b"v", 3, CREATED, 0, KVOperation.PUT, b"v")
-    assert (e.bucket, e.key, e.value, e.revision, e.created, e.delta, e.operation, e.raw) == (
-        "b", "k", b"v", 3, CREATED, 0, KVOperation.PUT, b"v",
-    )  # fmt: skip
-    assert repr(e) == "KVEntry(bucket='b', key='k', revision=3, operation=PUT, value=b'v')"
-    assert e == KVEntry("b", "k", b"v", 3, CREATED, 0, KVOperation.PUT, b"v")
-    assert e != KVEntry("b", "k", b"v", 4, CREATED, 0, KVOperation.PUT, b"v")
-    assert e != KVEntry("b", "k", b"w", 3, CREATED, 0, KVOperation.PUT, b"v")
-    assert e != "not an entry"
-    assert hash(e) == hash(KVEntry("b", "k", {"unhashable": 1}, 3, CREATED))
-    assert pickle.loads(pickle.dumps(e)) == e
-    assert not hasattr(e, "__dict__")
-    marker = KVEntry[None]("b", "k", None, 9, CREATED, operation=KVOperation.DEL)
-    assert marker.raw == b""
-    assert repr(marker).endswith("operation=DEL, value=None)")
-    assert str(KVOperation.PURGE) == "PURGE"
-
-
-def test_entry_construction_is_fast() -> None:
-    def make() -> None:
-        KVEntry("b", "k", b"v", 3, CREATED, 0, KVOperation.PUT, b"v")
-
-    best = min(timeit.repeat(make, number=10_000, repeat=5)) / 10_000
-    assert best < 1e-6, f"KVEntry construction took {best * 1e9:.0f} ns"

@@ -2,25 +2,60 @@
 
 A bucket ``b`` is the stream ``KV_b``; key ``k`` is the subject ``$KV.b.k``; delete and purge
 markers are messages with a ``KV-Operation`` header (or a server-written ``Nats-Marker-Reason``).
-Everything here is a constant or a pure function: no I/O, nothing sent (wire reference
-sections 4.1, 4.2, 4.4, 4.5, 4.8 and 5).
+Everything is a constant or a pure function: no I/O, nothing sent (wire reference sections
+4.1, 4.2, 4.4, 4.5, 4.8 and 5).
+
+This module is the bucket configuration's mapping to a stream configuration and back
+(:func:`stream_config`, :func:`kv_config_from_stream`); the name and key rules are
+``_names``, the headers and their TTL and timestamp formats ``_headers``. Both are
+re-exported here, so that ``_mapping`` stays the one place the rest of ``kv`` imports
+the mapping from.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from natskv.errors import (
-    BadBucketError,
-    InvalidBucketNameError,
-    InvalidConfigError,
-    InvalidKeyError,
-    InvalidRevisionError,
+from natskv.errors import BadBucketError, InvalidConfigError
+from natskv.kv._headers import (
+    EXPECTED_LAST_SUBJECT_SEQUENCE,
+    KV_OPERATION,
+    MARKER_REASON,
+    NATS_MSG_SIZE,
+    NATS_ROLLUP,
+    NATS_SEQUENCE,
+    NATS_STREAM,
+    NATS_SUBJECT,
+    NATS_TIMESTAMP,
+    NATS_TTL,
+    ROLLUP_SUBJECT,
+    datetime_from_unix_nanos,
+    format_timestamp,
+    format_ttl,
+    operation_from_headers,
+    parse_timestamp,
+    parse_wrong_last_sequence,
 )
-from natskv.kv._entry import KVOperation
+from natskv.kv._names import (
+    MAX_BUCKET_NAME,
+    MAX_CONTROL_LINE,
+    MAX_REVISION,
+    STREAM_PREFIX,
+    SUBJECT_PREFIX,
+    bucket_from_stream,
+    bucket_subjects,
+    key_subject,
+    max_key_length,
+    stream_name,
+    subject_prefix,
+    validate_bucket_name,
+    validate_key,
+    validate_key_filter,
+    validate_revision,
+)
 
 if TYPE_CHECKING:
     from natskv.kv._config import KVConfig, KVSource
@@ -44,7 +79,9 @@ __all__ = [
     "STREAM_PREFIX",
     "SUBJECT_PREFIX",
     "bucket_from_stream",
+    "bucket_subjects",
     "datetime_from_unix_nanos",
+    "format_timestamp",
     "format_ttl",
     "is_kv_stream",
     "key_subject",
@@ -63,408 +100,12 @@ __all__ = [
     "validate_revision",
 ]
 
-STREAM_PREFIX = "KV_"
-SUBJECT_PREFIX = "$KV."
-
-KV_OPERATION = "KV-Operation"
-NATS_ROLLUP = "Nats-Rollup"
-ROLLUP_SUBJECT = "sub"
-EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
-NATS_TTL = "Nats-TTL"
-MARKER_REASON = "Nats-Marker-Reason"
-NATS_SEQUENCE = "Nats-Sequence"
-NATS_TIMESTAMP = "Nats-Time-Stamp"
-NATS_SUBJECT = "Nats-Subject"
-NATS_STREAM = "Nats-Stream"
-NATS_MSG_SIZE = "Nats-Msg-Size"
-
 MAX_HISTORY = 64
-# Revisions are stream sequences: uint64 on the server.
-MAX_REVISION = 2**64 - 1
-# Stream names are capped at 255 characters and the stream is "KV_" + bucket.
-MAX_BUCKET_NAME = 252
-# nats-server's default max_control_line (MAX_CONTROL_LINE_SIZE, server/const.go), and the
-# cap natskv's parser puts on every line it reads: a subject has to fit in one such line.
-MAX_CONTROL_LINE = 4096
 
 _RESERVED_METADATA_PREFIX = "_nats."
 _NS_PER_US = 1_000
 _NS_PER_S = 1_000_000_000
 _DEFAULT_DUPLICATE_WINDOW_NS = 120 * _NS_PER_S
-_UTC = timezone.utc
-_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
-
-# ---------------------------------------------------------------------------------------------
-# Names, keys and filters
-# ---------------------------------------------------------------------------------------------
-
-_BUCKET_RE = re.compile(r"[a-zA-Z0-9_-]+")
-_KEY_CHARS_RE = re.compile(r"[-/_=.a-zA-Z0-9]+")
-# One regex encodes every key rule: allowed characters, no leading/trailing dot, no "..".
-_KEY_RE = re.compile(r"[-/_=a-zA-Z0-9]+(?:\.[-/_=a-zA-Z0-9]+)*")
-_FILTER_TOKEN = r"(?:[-/_=a-zA-Z0-9]+|\*)"
-_FILTER_RE = re.compile(rf"{_FILTER_TOKEN}(?:\.{_FILTER_TOKEN})*(?:\.>)?|>")
-_WRONG_LAST_SEQ_RE = re.compile(r"wrong last sequence: ([0-9]+)")
-
-
-def validate_bucket_name(name: object) -> str:
-    """Return ``name`` if it is a valid bucket name, else raise :class:`InvalidBucketNameError`."""
-    if type(name) is str and len(name) <= MAX_BUCKET_NAME and _BUCKET_RE.fullmatch(name):
-        return name
-    if not isinstance(name, str):
-        raise InvalidBucketNameError(name, f"must be a str, not {type(name).__name__}")
-    if not name:
-        raise InvalidBucketNameError(name, "must not be empty")
-    if len(name) > MAX_BUCKET_NAME:
-        raise InvalidBucketNameError(
-            name, f"must be at most {MAX_BUCKET_NAME} characters, got {len(name)}"
-        )
-    if not _BUCKET_RE.fullmatch(name):
-        raise InvalidBucketNameError(name, "may only contain A-Z, a-z, 0-9, '-' and '_'")
-    return str.__str__(name)  # a str subclass (e.g. a str Enum) becomes a plain str
-
-
-def _too_long(text: str, max_length: int, what: str) -> InvalidKeyError:
-    if max_length >= MAX_CONTROL_LINE:
-        room = f"a NATS control line holds {MAX_CONTROL_LINE} bytes"
-    else:
-        room = (
-            f"{max_length} fit in a {MAX_CONTROL_LINE}-byte NATS control line with the "
-            "bucket's subject prefix, a reply inbox and the sizes"
-        )
-    return InvalidKeyError(text, f"{what} is {len(text)} characters long; {room}")
-
-
-def validate_key(key: object, max_length: int = MAX_CONTROL_LINE) -> str:
-    """Return ``key`` if it is a valid key, else raise :class:`InvalidKeyError`.
-
-    Keys are dot-separated tokens of ``A-Z a-z 0-9 - / _ =``: no empty token, so no
-    leading or trailing dot and no ``..`` (the nats.go rule). ``max_length`` is the
-    longest key the bucket can send and receive (:func:`max_key_length`).
-    """
-    if type(key) is str and len(key) <= max_length and _KEY_RE.fullmatch(key):
-        return key
-    if not isinstance(key, str):
-        raise InvalidKeyError(key, f"must be a str, not {type(key).__name__}")
-    if not key:
-        raise InvalidKeyError(key, "must not be empty")
-    if len(key) > max_length:
-        raise _too_long(key, max_length, "the key")
-    if not _KEY_CHARS_RE.fullmatch(key):
-        raise InvalidKeyError(key, "may only contain A-Z, a-z, 0-9, '-', '/', '_', '=' and '.'")
-    if key[0] == "." or key[-1] == ".":
-        raise InvalidKeyError(key, "must not start or end with '.'")
-    if ".." in key:
-        raise InvalidKeyError(key, "must not contain an empty token ('..')")
-    # Only a str subclass whose text is valid gets here.
-    return str.__str__(key)
-
-
-def validate_key_filter(key_filter: object, max_length: int = MAX_CONTROL_LINE) -> str:
-    """Return a valid watch/list key filter unchanged, else raise :class:`InvalidKeyError`.
-
-    A filter is a key whose tokens may also be ``*`` (one whole token) and whose last token
-    may be ``>``. Unlike nats.go's regex, ``a*b`` and ``a>`` are rejected: the server would
-    treat them as literal characters, never as wildcards, so they are almost always a mistake.
-    ``max_length`` is as for :func:`validate_key`.
-    """
-    if (
-        type(key_filter) is str
-        and len(key_filter) <= max_length
-        and _FILTER_RE.fullmatch(key_filter)
-    ):
-        return key_filter
-    if not isinstance(key_filter, str):
-        raise InvalidKeyError(
-            key_filter, f"a key filter must be a str, not {type(key_filter).__name__}"
-        )
-    if not key_filter:
-        raise InvalidKeyError(key_filter, "a key filter must not be empty")
-    if len(key_filter) > max_length:
-        raise _too_long(key_filter, max_length, "the key filter")
-    if _FILTER_RE.fullmatch(key_filter):
-        return str.__str__(key_filter)
-    if key_filter[0] == "." or key_filter[-1] == ".":
-        reason = "a key filter must not start or end with '.'"
-    elif ".." in key_filter:
-        reason = "a key filter must not contain an empty token ('..')"
-    elif ">" in key_filter:
-        reason = "'>' must be the whole last token of a key filter"
-    elif "*" in key_filter:
-        reason = "'*' must be a whole token of a key filter"
-    else:
-        reason = "a key filter may only contain A-Z, a-z, 0-9, '-', '/', '_', '=', '.', '*' and '>'"
-    raise InvalidKeyError(key_filter, reason)
-
-
-# Digits of the numbers in a protocol line: a message size (nats-server caps max_payload
-# at 64 MiB, 8 digits) and any uint64 (sequences, counts, sids, request tokens).
-_SIZE_DIGITS = 8
-_UINT64_DIGITS = 20
-# An ordered consumer's name is a NUID.
-_CONSUMER_NAME = 22
-# The v2 ack subject inserts a domain and an account hash: room for two 64-byte tokens.
-_ACK_EXTRA_TOKENS = 2 * 65
-
-
-def max_key_length(
-    *, read_prefix: str, write_prefix: str, api_prefix: str, stream: str, inbox_length: int
-) -> int:
-    """The longest key whose every protocol line fits :data:`MAX_CONTROL_LINE` bytes.
-
-    A key appears in lines natskv sends and in one it receives:
-
-    * ``HPUB <write_prefix><key> <reply> <header size> <total size>`` (a write),
-      ``PUB <api>.DIRECT.GET.<stream>.<read_prefix><key> <reply> <size>`` (a Direct Get)
-      and ``PUB <api>.CONSUMER.CREATE.<stream>.<name>.<read_prefix><key> ...`` (a watcher
-      of one key). The reply is an inbox (``inbox_length`` characters) and ``.<token>``.
-      nats-server refuses a longer line with ``maximum control line exceeded`` and closes
-      the connection.
-    * ``HMSG <read_prefix><key> <sid> $JS.ACK.<stream>.<consumer>.<5 numbers> <sizes>``: a
-      watcher's (and keys() and history()'s) delivery, which natskv's parser caps alike.
-
-    Keys are ASCII (see :func:`validate_key`), so characters are bytes. Zero or less means
-    that no key fits these prefixes.
-    """
-    direct = f"{api_prefix}.DIRECT.GET.{stream}.{read_prefix}"
-    consumer = f"{api_prefix}.CONSUMER.CREATE.{stream}.{'c' * _CONSUMER_NAME}.{read_prefix}"
-    reply = inbox_length + 1 + _UINT64_DIGITS
-    sizes = 2 * (1 + _SIZE_DIGITS)
-    longest = max(len(write_prefix), len(direct), len(consumer))
-    sent = len("HPUB ") + longest + 1 + reply + sizes
-    ack = (
-        len("$JS.ACK.")
-        + _ACK_EXTRA_TOKENS
-        + len(stream)
-        + 1
-        + _CONSUMER_NAME
-        + 5 * (1 + _UINT64_DIGITS)
-    )
-    received = len("HMSG ") + len(read_prefix) + 1 + _UINT64_DIGITS + 1 + ack + sizes
-    return MAX_CONTROL_LINE - max(sent, received)
-
-
-def validate_revision(revision: object, *, expected: bool = False) -> int:
-    """Return ``revision`` as an int if it is a valid one, else raise
-    :class:`InvalidRevisionError`.
-
-    A revision to read is a stream sequence, 1 to 2**64 - 1. An ``expected`` revision (the
-    compare-and-set of update, delete, purge) may also be 0: the key has no message yet.
-    """
-    if type(revision) is int and (0 if expected else 1) <= revision <= MAX_REVISION:
-        return revision
-    if isinstance(revision, bool) or not isinstance(revision, int):
-        raise InvalidRevisionError(revision, f"must be an int, not {type(revision).__name__}")
-    if revision > MAX_REVISION:
-        raise InvalidRevisionError(revision, "revisions are stream sequences, below 2**64")
-    if expected and revision < 0:
-        raise InvalidRevisionError(
-            revision, "an expected revision is 0 (no message yet) or a key's revision"
-        )
-    if revision < 1:
-        raise InvalidRevisionError(revision, "revisions start at 1")
-    return int(revision)  # an int subclass (an IntEnum, say) becomes a plain int
-
-
-def stream_name(bucket: str) -> str:
-    """``KV_<bucket>``. Does not validate: validate names where they enter the library."""
-    return STREAM_PREFIX + bucket
-
-
-def subject_prefix(bucket: str) -> str:
-    """``$KV.<bucket>.``: the prefix of every key subject of the bucket."""
-    return f"{SUBJECT_PREFIX}{bucket}."
-
-
-def key_subject(bucket: str, key: str) -> str:
-    """``$KV.<bucket>.<key>``. Does not validate (hot path): validate the key first."""
-    return f"{SUBJECT_PREFIX}{bucket}.{key}"
-
-
-def _bucket_subjects(bucket: str) -> str:
-    return f"{SUBJECT_PREFIX}{bucket}.>"
-
-
-def bucket_from_stream(name: str) -> str | None:
-    """The bucket name of stream ``KV_<bucket>``, or ``None`` if ``name`` is not such a stream."""
-    if name.startswith(STREAM_PREFIX):
-        bucket = name[len(STREAM_PREFIX) :]
-        if bucket and _BUCKET_RE.fullmatch(bucket):
-            return bucket
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Messages -> entries
-# ---------------------------------------------------------------------------------------------
-
-_PUT = KVOperation.PUT
-_OPERATIONS = {"DEL": KVOperation.DEL, "PURGE": KVOperation.PURGE}
-# Server-written limit markers (ADR-43): MaxAge and Purge read as a purge, Remove as a delete.
-_MARKER_OPERATIONS = {
-    "MaxAge": KVOperation.PURGE,
-    "Purge": KVOperation.PURGE,
-    "Remove": KVOperation.DEL,
-}
-
-
-def operation_from_headers(headers: Mapping[str, str] | None) -> KVOperation:
-    """The operation of a stored message, from its (case-sensitive) header names.
-
-    ``KV-Operation: DEL|PURGE`` wins; otherwise ``Nats-Marker-Reason`` ``MaxAge``/``Purge``
-    is a purge and ``Remove`` a delete; anything else is a put.
-    """
-    if not headers:
-        return _PUT
-    op = headers.get(KV_OPERATION)
-    if op is not None:
-        found = _OPERATIONS.get(op)
-        if found is not None:
-            return found
-    reason = headers.get(MARKER_REASON)
-    if reason is not None:
-        return _MARKER_OPERATIONS.get(reason, _PUT)
-    return _PUT
-
-
-def parse_wrong_last_sequence(description: str) -> int | None:
-    """The subject's actual revision from ``wrong last sequence: 7`` (error 10071), if present."""
-    match = _WRONG_LAST_SEQ_RE.search(description)
-    return int(match.group(1)) if match else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Per-key TTL
-# ---------------------------------------------------------------------------------------------
-
-
-def format_ttl(ttl: timedelta | int | float | str) -> str:
-    """The ``Nats-TTL`` header value: ``"never"`` or whole seconds such as ``"90s"``.
-
-    Numbers are seconds. The server keeps whole seconds only and rejects anything under
-    one second, so a fractional or sub-second TTL raises :class:`InvalidConfigError` here
-    rather than being silently truncated.
-    """
-    if isinstance(ttl, str):
-        if ttl.strip().lower() == "never":
-            return "never"
-        raise InvalidConfigError(
-            f"invalid TTL {ttl!r}: give a timedelta, a number of seconds or 'never'"
-        )
-    if isinstance(ttl, timedelta):
-        micros = (ttl.days * 86_400 + ttl.seconds) * 1_000_000 + ttl.microseconds
-        if micros % 1_000_000:
-            raise InvalidConfigError(
-                f"invalid TTL {ttl}: per-key TTLs have whole-second resolution"
-            )
-        seconds = micros // 1_000_000
-    elif isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise InvalidConfigError(
-            f"invalid TTL {ttl!r}: give a timedelta, a number of seconds or 'never'"
-        )
-    elif isinstance(ttl, float):
-        if not ttl.is_integer():
-            raise InvalidConfigError(
-                f"invalid TTL {ttl!r}: per-key TTLs have whole-second resolution"
-            )
-        seconds = int(ttl)
-    else:
-        seconds = ttl
-    if seconds < 1:
-        raise InvalidConfigError(f"invalid TTL {ttl!r}: a per-key TTL must be at least 1 second")
-    return f"{seconds}s"
-
-
-# ---------------------------------------------------------------------------------------------
-# Timestamps
-# ---------------------------------------------------------------------------------------------
-
-_RFC3339_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:\.([0-9]{1,9}))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
-)
-# Go's time.Time.String(): "2006-01-02 15:04:05.999999999 +0000 UTC" (maybe " m=+0.001").
-_GO_TIME_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:\.([0-9]{1,9}))? ([+-])([0-9]{2})([0-9]{2})(?: [A-Za-z0-9+-]+)?(?: m=[+-][0-9.]+)?"
-)
-
-
-def _micros(fraction: str | None) -> int:
-    if not fraction:
-        return 0
-    return int(fraction[:6].ljust(6, "0"))
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An aware UTC datetime from ``Nats-Time-Stamp``.
-
-    Accepts RFC 3339 (``2024-05-01T12:34:56.123456789Z`` or with an offset such as
-    ``+02:00``) and the Go ``time.String()`` form older servers sent
-    (``2006-01-02 15:04:05.999999999 +0000 UTC``). Nanoseconds are truncated to
-    microseconds. Raises :class:`ValueError` for anything else.
-    """
-    # Fast path: what every current server sends, "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z",
-    # rewritten into the one form datetime.fromisoformat accepts on every Python >= 3.7
-    # ("...SS.ffffff+00:00", which also yields the timezone.utc singleton).
-    n = len(value)
-    if 20 <= n <= 30 and value[-1] == "Z" and value[10] == "T" and value[4] == "-":
-        if n == 20:
-            iso = value[:19] + ".000000+00:00"
-        elif value[19] == "." and n > 21:
-            iso = value[:20] + (value[20:-1] + "00000")[:6] + "+00:00"
-        else:
-            iso = ""
-        if iso and iso.isascii():
-            try:
-                return datetime.fromisoformat(iso)
-            except ValueError:
-                pass  # the slow path explains what is wrong
-    return _parse_timestamp_slow(value)
-
-
-def _parse_timestamp_slow(value: str) -> datetime:
-    match = _RFC3339_RE.fullmatch(value)
-    try:
-        if match:
-            year, month, day, hour, minute, second, fraction, zulu, sign, oh, om = match.groups()
-            offset = 0 if zulu else int(oh) * 60 + int(om)
-        else:
-            match = _GO_TIME_RE.fullmatch(value)
-            if not match:
-                raise ValueError("not RFC 3339 or Go time format")
-            year, month, day, hour, minute, second, fraction, sign, oh, om = match.groups()
-            offset = int(oh) * 60 + int(om)
-        if sign == "-":
-            offset = -offset
-        tz = _UTC if offset == 0 else timezone(timedelta(minutes=offset))
-        parsed = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            _micros(fraction),
-            tz,
-        )
-    except ValueError as err:
-        raise ValueError(f"invalid timestamp {value!r}: {err}") from None
-    return parsed if tz is _UTC else parsed.astimezone(_UTC)
-
-
-def datetime_from_unix_nanos(ns: int) -> datetime:
-    """An aware UTC datetime from Unix nanoseconds (truncated to microseconds)."""
-    return _EPOCH + timedelta(0, ns // _NS_PER_S, (ns // _NS_PER_US) % 1_000_000)
-
-
-def _format_timestamp(value: datetime) -> str:
-    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-# ---------------------------------------------------------------------------------------------
-# Bucket config <-> stream config
-# ---------------------------------------------------------------------------------------------
 
 
 def _nanos(value: timedelta) -> int:
@@ -487,7 +128,7 @@ def _source_dict(source: KVSource, name: str) -> dict[str, Any]:
     if source.start_seq is not None:
         out["opt_start_seq"] = source.start_seq
     if source.start_time is not None:
-        out["opt_start_time"] = _format_timestamp(source.start_time)
+        out["opt_start_time"] = format_timestamp(source.start_time)
     if source.filter_subject is not None:
         out["filter_subject"] = source.filter_subject
     if source.subject_transforms:
@@ -537,7 +178,7 @@ def _kv_source_dict(source: KVSource, bucket: str) -> dict[str, Any]:
     if (source.domain is None and source.api_prefix is None) or src_bucket != bucket:
         flt = source.filter_subject
         if flt is None:
-            src, dest = _bucket_subjects(src_bucket), _bucket_subjects(bucket)
+            src, dest = bucket_subjects(src_bucket), bucket_subjects(bucket)
         else:
             filtered = _filter_transform_dest(flt, src_bucket, bucket)
             if filtered is None:
@@ -564,7 +205,7 @@ def stream_config(config: KVConfig, *, api_level: int = 0) -> dict[str, Any]:
     if config.description:
         cfg["description"] = config.description
     if mirror is None:
-        cfg["subjects"] = [_bucket_subjects(bucket)]
+        cfg["subjects"] = [bucket_subjects(bucket)]
     cfg.update(
         retention="limits",
         max_consumers=-1,
@@ -644,7 +285,7 @@ def is_kv_stream(stream_cfg: Mapping[str, Any]) -> bool:
         return False
     if stream_cfg.get("mirror"):
         return True
-    return stream_cfg.get("subjects") == [_bucket_subjects(bucket)]
+    return stream_cfg.get("subjects") == [bucket_subjects(bucket)]
 
 
 def _kv_source_from_dict(raw: Mapping[str, Any], bucket: str | None) -> KVSource:
@@ -681,7 +322,7 @@ def _kv_source_from_dict(raw: Mapping[str, Any], bucket: str | None) -> KVSource
             t = transforms[0]
             if t.dest == _filter_transform_dest(t.src, src_bucket, bucket):
                 name, transforms = src_bucket, ()
-                if t.src != _bucket_subjects(src_bucket):
+                if t.src != bucket_subjects(src_bucket):
                     filter_subject = t.src
     return KVSource(
         name=name,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import natskv as _a
 from natskv.client._connection import _DEFAULT
-from natskv.kv._store import _NO_DEFAULT
+from natskv.kv._store_reads import _NO_DEFAULT
 from natskv.sync._portal import Portal, _unwrap
 
 if TYPE_CHECKING:
@@ -700,15 +700,6 @@ class KVStore:
         """The JetStream context of this store."""
         return JetStream._wrap(self._portal, self._async.js)
 
-    def put(self, key: str, value: Any, *, codec: Codec | None = None) -> int:
-        """Store ``value`` under ``key``; returns the new revision.
-
-        ``codec`` encodes this value instead of the bucket's registry. There is no per-key
-        TTL here (ADR-48: an older revision could come back to life when the newest one
-        expires); :meth:`create` and :meth:`purge` take ``ttl``.
-        """
-        return self._portal.call(self._async.put(key, value, codec=codec))
-
     def put_many(self, items: Iterable[tuple[str, Any]], *, window: int = 4096) -> list[int]:
         """Put many values pipelined (up to ``window`` in flight); returns their revisions.
 
@@ -717,6 +708,126 @@ class KVStore:
         raises its error, and puts sent after it may have been stored.
         """
         return self._portal.call(self._async.put_many(items, window=window))
+
+    @overload
+    def get_many(
+        self,
+        keys: Iterable[str] | str,
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[bytes]]: ...
+    @overload
+    def get_many(
+        self,
+        keys: Iterable[str] | str,
+        type: type[T],
+        *,
+        up_to_revision: int | None = ...,
+        include_deleted: bool = ...,
+        codec: Codec | None = ...,
+    ) -> dict[str, KVEntry[T]]: ...
+    def get_many(
+        self,
+        keys: Iterable[str] | str,
+        type: Any = bytes,
+        *,
+        up_to_revision: int | None = None,
+        include_deleted: bool = False,
+        codec: Codec | None = None,
+    ) -> dict[str, KVEntry[Any]]:
+        """The latest entries of many keys (or filters) at one consistent point in time.
+
+        Uses the server's batch Direct Get: up to 1024 keys per round trip, every page
+        pinned to the same stream position (or to ``up_to_revision``: the bucket as it
+        was then). Missing and deleted keys are left out unless ``include_deleted``.
+        """
+        return self._portal.call(
+            self._async.get_many(
+                keys,
+                type,
+                up_to_revision=up_to_revision,
+                include_deleted=include_deleted,
+                codec=codec,
+            )
+        )
+
+    def purge_deletes(self, older_than: timedelta | None = timedelta(minutes=30)) -> int:
+        """Remove the history of deleted keys (markers older than ``older_than`` too).
+
+        Only keys whose latest entry is a delete or purge marker are touched; a key
+        written again after the scan keeps its value. Returns the number of keys purged.
+        """
+        return self._portal.call(self._async.purge_deletes(older_than))
+
+    def revert(self, key: str, revision: int) -> int:
+        """Write the value ``key`` had at ``revision`` as its newest revision (CAS-safe)."""
+        return self._portal.call(self._async.revert(key, revision))
+
+    @overload
+    def update_with(
+        self, key: str, fn: Callable[[bytes | None], bytes | bytes], *, retries: int = ...
+    ) -> int: ...
+    @overload
+    def update_with(
+        self, key: str, fn: Callable[[T | None], T | T], type: type[T], *, retries: int = ...
+    ) -> int: ...
+    def update_with(
+        self, key: str, fn: Callable[[Any], Any], type: Any = bytes, *, retries: int = 10
+    ) -> int:
+        """Optimistic locking: ``fn(current value or None)`` -> new value, retried on conflict.
+
+        ``fn`` may be a coroutine function. The read and the compare-and-set write repeat
+        until no other writer got in between (at most ``retries`` times, then the last
+        conflict is raised).
+        """
+        return self._portal.call(self._async.update_with(key, fn, type, retries=retries))
+
+    @overload
+    def try_get_entry(
+        self, key: str, *, revision: int | None = ...
+    ) -> KVResult[KVEntry[bytes], KeyNotFoundError]: ...
+    @overload
+    def try_get_entry(
+        self, key: str, type: type[T], *, revision: int | None = ...
+    ) -> KVResult[KVEntry[T], KeyNotFoundError]: ...
+    def try_get_entry(
+        self, key: str, type: Any = bytes, *, revision: int | None = None
+    ) -> KVResult[KVEntry[Any], KeyNotFoundError]:
+        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found
+        (:class:`KeyDeletedError` included).
+        """
+        return self._portal.call(self._async.try_get_entry(key, type, revision=revision))
+
+    def try_create(
+        self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
+    ) -> KVResult[int, KeyExistsError]:
+        """:meth:`create` returning a :class:`KVResult` instead of raising KeyExistsError."""
+        return self._portal.call(self._async.try_create(key, value, ttl=ttl))
+
+    def try_update(self, key: str, value: Any, revision: int) -> KVResult[int, WrongRevisionError]:
+        """:meth:`update` returning a :class:`KVResult` instead of raising WrongRevisionError."""
+        return self._portal.call(self._async.try_update(key, value, revision))
+
+    def try_delete(
+        self, key: str, *, revision: int | None = None
+    ) -> KVResult[int, WrongRevisionError]:
+        """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
+        return self._portal.call(self._async.try_delete(key, revision=revision))
+
+    def status(self) -> KVStatus:
+        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
+        return self._portal.call(self._async.status())
+
+    def put(self, key: str, value: Any, *, codec: Codec | None = None) -> int:
+        """Store ``value`` under ``key``; returns the new revision.
+
+        ``codec`` encodes this value instead of the bucket's registry. There is no per-key
+        TTL here (ADR-48: an older revision could come back to life when the newest one
+        expires); :meth:`create` and :meth:`purge` take ``ttl``.
+        """
+        return self._portal.call(self._async.put(key, value, codec=codec))
 
     def create(
         self,
@@ -970,117 +1081,6 @@ class KVStore:
         return KVScan._wrap(
             self._portal, self._portal.run(lambda: self._async.history(key, type, codec=codec))
         )
-
-    @overload
-    def get_many(
-        self,
-        keys: Iterable[str] | str,
-        *,
-        up_to_revision: int | None = ...,
-        include_deleted: bool = ...,
-        codec: Codec | None = ...,
-    ) -> dict[str, KVEntry[bytes]]: ...
-    @overload
-    def get_many(
-        self,
-        keys: Iterable[str] | str,
-        type: type[T],
-        *,
-        up_to_revision: int | None = ...,
-        include_deleted: bool = ...,
-        codec: Codec | None = ...,
-    ) -> dict[str, KVEntry[T]]: ...
-    def get_many(
-        self,
-        keys: Iterable[str] | str,
-        type: Any = bytes,
-        *,
-        up_to_revision: int | None = None,
-        include_deleted: bool = False,
-        codec: Codec | None = None,
-    ) -> dict[str, KVEntry[Any]]:
-        """The latest entries of many keys (or filters) at one consistent point in time.
-
-        Uses the server's batch Direct Get: up to 1024 keys per round trip, every page
-        pinned to the same stream position (or to ``up_to_revision``: the bucket as it
-        was then). Missing and deleted keys are left out unless ``include_deleted``.
-        """
-        return self._portal.call(
-            self._async.get_many(
-                keys,
-                type,
-                up_to_revision=up_to_revision,
-                include_deleted=include_deleted,
-                codec=codec,
-            )
-        )
-
-    def purge_deletes(self, older_than: timedelta | None = timedelta(minutes=30)) -> int:
-        """Remove the history of deleted keys (markers older than ``older_than`` too).
-
-        Only keys whose latest entry is a delete or purge marker are touched; a key
-        written again after the scan keeps its value. Returns the number of keys purged.
-        """
-        return self._portal.call(self._async.purge_deletes(older_than))
-
-    def revert(self, key: str, revision: int) -> int:
-        """Write the value ``key`` had at ``revision`` as its newest revision (CAS-safe)."""
-        return self._portal.call(self._async.revert(key, revision))
-
-    @overload
-    def update_with(
-        self, key: str, fn: Callable[[bytes | None], bytes | bytes], *, retries: int = ...
-    ) -> int: ...
-    @overload
-    def update_with(
-        self, key: str, fn: Callable[[T | None], T | T], type: type[T], *, retries: int = ...
-    ) -> int: ...
-    def update_with(
-        self, key: str, fn: Callable[[Any], Any], type: Any = bytes, *, retries: int = 10
-    ) -> int:
-        """Optimistic locking: ``fn(current value or None)`` -> new value, retried on conflict.
-
-        ``fn`` may be a coroutine function. The read and the compare-and-set write repeat
-        until no other writer got in between (at most ``retries`` times, then the last
-        conflict is raised).
-        """
-        return self._portal.call(self._async.update_with(key, fn, type, retries=retries))
-
-    @overload
-    def try_get_entry(
-        self, key: str, *, revision: int | None = ...
-    ) -> KVResult[KVEntry[bytes], KeyNotFoundError]: ...
-    @overload
-    def try_get_entry(
-        self, key: str, type: type[T], *, revision: int | None = ...
-    ) -> KVResult[KVEntry[T], KeyNotFoundError]: ...
-    def try_get_entry(
-        self, key: str, type: Any = bytes, *, revision: int | None = None
-    ) -> KVResult[KVEntry[Any], KeyNotFoundError]:
-        """:meth:`get_entry` returning a :class:`KVResult` instead of raising not-found
-        (:class:`KeyDeletedError` included).
-        """
-        return self._portal.call(self._async.try_get_entry(key, type, revision=revision))
-
-    def try_create(
-        self, key: str, value: Any, *, ttl: timedelta | float | str | None = None
-    ) -> KVResult[int, KeyExistsError]:
-        """:meth:`create` returning a :class:`KVResult` instead of raising KeyExistsError."""
-        return self._portal.call(self._async.try_create(key, value, ttl=ttl))
-
-    def try_update(self, key: str, value: Any, revision: int) -> KVResult[int, WrongRevisionError]:
-        """:meth:`update` returning a :class:`KVResult` instead of raising WrongRevisionError."""
-        return self._portal.call(self._async.try_update(key, value, revision))
-
-    def try_delete(
-        self, key: str, *, revision: int | None = None
-    ) -> KVResult[int, WrongRevisionError]:
-        """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
-        return self._portal.call(self._async.try_delete(key, revision=revision))
-
-    def status(self) -> KVStatus:
-        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
-        return self._portal.call(self._async.status())
 
 
 class KVWatcher(Generic[T]):

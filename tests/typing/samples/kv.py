@@ -41,7 +41,7 @@ async def reads(store: KVStore) -> None:
     reveal_type(many)  # R: dict[str, natskv.kv._entry.KVEntry[kv.Order]]
     raw = await store.get_many(["a.>"])
     reveal_type(raw)  # R: dict[str, natskv.kv._entry.KVEntry[bytes]]
-    await store.get("k", revision="3")  # E: No overload variant of "get" of "KVStore"
+    await store.get("k", revision="3")  # E: No overload variant of "get" of "KVStoreReads"
 
 
 async def writes(store: KVStore) -> None:
