@@ -464,11 +464,26 @@ class Generator:
             self._emit(f"self._portal.call({target})", 2)
         elif async_iter:
             self._emit(f"return self._portal.iterate(lambda: {target})", 2)
+        elif isinstance(real, ast.AsyncFunctionDef) and self._has_plan(cls_name, member.name):
+            # one request and a pure finish: sent from this thread (Portal.request); a
+            # plan of None, or no responders, is the general path on the loop thread
+            plan = f"self._async._plan_{member.name}({call_args})"
+            self._emit(f"plan = {plan}", 2)
+            self._emit("if plan is not None:", 2)
+            self._emit("    result = self._portal.request(self._async.js.nc, plan)", 2)
+            self._emit("    if result is not FALLBACK:", 2)
+            self._emit("        return result", 2)
+            self._emit(self._wrap_result(f"self._portal.call({target})", top, cls_name), 2)
         elif isinstance(real, ast.AsyncFunctionDef):
             self._emit(self._wrap_result(f"self._portal.call({target})", top, cls_name), 2)
         else:
             self._emit(self._wrap_result(f"self._portal.run(lambda: {target})", top, cls_name), 2)
         self._emit()
+
+    def _has_plan(self, cls_name: str, name: str) -> bool:
+        """Whether the async class offers ``_plan_<name>``: the request and finish of a call."""
+        spec = next(s for s in SPEC if s.path.endswith(f":{cls_name}"))
+        return hasattr(_load(spec.path)[1], f"_plan_{name}")
 
     def _wrap_result(self, expr: str, top: str | None, cls_name: str = "") -> str:
         if top == cls_name:  # start() and the like return the object itself
@@ -611,7 +626,7 @@ class Generator:
             names = sorted(runtime[mod])
             if names:
                 lines.append(f"from {mod} import {', '.join(names)}")
-        lines.append("from natskv.sync._portal import Portal, _unwrap")
+        lines.append("from natskv.sync._portal import FALLBACK, Portal, _unwrap")
         lines.append("")
         lines.append("if TYPE_CHECKING:")
         lines.extend(f"    import {m}" for m in sorted(typing_only.pop("", set())))

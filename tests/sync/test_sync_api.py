@@ -190,3 +190,26 @@ def test_a_closed_connection_refuses_calls(nats_url: str) -> None:
     assert nc.is_closed
     with pytest.raises(natskv.ConnectionClosedError):
         js.account_info()
+
+
+def test_hot_operations_go_from_the_calling_thread_with_the_same_results_and_errors(
+    sync_nc: natskv.sync.Connection, sync_store: natskv.sync.KVStore
+) -> None:
+    """put, get and get_entry are planned (kv._plan): sent from this thread, finished here."""
+    writer = sync_nc._async._writer
+    before = writer.thread_msgs_out
+    rev = sync_store.put("hot", b"v")
+    assert sync_store.get("hot") == b"v"
+    assert sync_store.get_entry("hot").revision == rev
+    assert sync_store.get("missing", default=None) is None
+    with pytest.raises(natskv.KeyNotFoundError):
+        sync_store.get_entry("missing")
+    sync_store.delete("hot")
+    with pytest.raises(natskv.KeyDeletedError):
+        sync_store.get("hot")
+    assert sync_store.get("hot", default=b"gone") == b"gone"
+    assert writer.thread_msgs_out - before >= 6  # they did not hop through the loop
+    # a value over the server's limit is refused in KV terms, as the async API does
+    too_big = b"x" * (sync_nc.max_payload + 1)
+    with pytest.raises(natskv.ValueTooLargeError):
+        sync_store.put("big", too_big)

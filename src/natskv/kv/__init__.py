@@ -19,6 +19,7 @@ from natskv.kv._config import (
 )
 from natskv.kv._context import KVContext
 from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._plan import RequestPlan
 from natskv.kv._result import KVResult
 from natskv.kv._scan import KVScan
 from natskv.kv._status import KVStatus
@@ -44,6 +45,7 @@ __all__ = [
     "Placement",
     "RawCodec",
     "RePublish",
+    "RequestPlan",
     "StorageType",
     "StrCodec",
     "SubjectTransform",

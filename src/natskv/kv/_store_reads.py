@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
+from natskv.client import Msg
 from natskv.errors import KeyDeletedError, KeyNotFoundError, NoRespondersError
 from natskv.kv._codecs import Codec, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
@@ -23,6 +24,7 @@ from natskv.kv._mapping import (
     validate_key,
     validate_revision,
 )
+from natskv.kv._plan import RequestPlan
 from natskv.kv._scan import KVScan, iterate_entries, scan_keys, value_decoder
 from natskv.kv._scan import list_keys as _list_keys
 from natskv.kv._store_base import KVStoreBase
@@ -88,14 +90,42 @@ class KVStoreReads(KVStoreBase):
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
             msg = await self._direct_request(self._direct_prefix + key)
-            entry = self._direct_entry(msg, key, type, True)
-        elif revision is not None:
+            return self._latest_entry(msg, key, type)
+        if revision is not None:
             entry = await self._at_revision(key, validate_revision(revision), type, consistent)
         else:
             entry = await self._latest(key, type, consistent=consistent)
         if entry.operation is not KVOperation.PUT:
             raise KeyDeletedError(key, entry.revision, entry.operation)
         return entry
+
+    def _latest_entry(self, msg: Msg, key: str, type_: Any) -> KVEntry[Any]:
+        """The reply of a Direct Get of ``key`` as :meth:`get_entry` returns it (pure)."""
+        entry = self._direct_entry(msg, key, type_, True)
+        if entry.operation is not KVOperation.PUT:
+            raise KeyDeletedError(key, entry.revision, entry.operation)
+        return entry
+
+    def _plan_get_entry(
+        self,
+        key: str,
+        type: Any = bytes,
+        *,
+        revision: int | None = None,
+        consistent: bool = False,
+        codec: Codec | None = None,
+    ) -> RequestPlan[KVEntry[Any]] | None:
+        """:meth:`get_entry` as one request and a pure finish, when it is one (kv._plan)."""
+        if revision is not None or consistent or codec is not None or not self._allow_direct:
+            return None
+        validate_key(key, self._max_key)
+        return RequestPlan(
+            self._direct_prefix + key,
+            b"",
+            None,
+            self._timeout,
+            lambda msg: self._latest_entry(msg, key, type),
+        )
 
     @overload
     async def get(
@@ -163,33 +193,7 @@ class KVStoreReads(KVStoreBase):
                 )
             except NoRespondersError as exc:
                 msg = await self._recover(exc, subject, b"", None)
-            raw = msg.raw_headers
-            if raw is None or not (
-                raw.startswith(_STATUS_PREFIX) or _KV_OPERATION_B in raw or _MARKER_REASON_B in raw
-            ):
-                data = msg.data
-                if type is bytes:
-                    return data
-                revision_text = msg.headers.get(NATS_SEQUENCE, "0")
-                return decode_value(
-                    self._codecs,
-                    data,
-                    type,
-                    bucket=self.bucket,
-                    key=key,
-                    revision=int(revision_text) if revision_text.isdigit() else 0,
-                )
-            try:
-                entry = self._direct_entry(msg, key, type, True)
-            except KeyNotFoundError:
-                if default is _NO_DEFAULT:
-                    raise
-                return default
-            if entry.operation is not KVOperation.PUT:
-                if default is not _NO_DEFAULT:
-                    return default
-                raise KeyDeletedError(key, entry.revision, entry.operation)
-            return entry.value
+            return self._latest_value(msg, key, type, default)
         try:
             entry = await self.get_entry(
                 key, type, revision=revision, consistent=consistent, codec=codec
@@ -199,6 +203,60 @@ class KVStoreReads(KVStoreBase):
                 raise
             return default
         return entry.value
+
+    def _latest_value(self, msg: Msg, key: str, type_: Any, default: Any) -> Any:
+        """The reply of a Direct Get of ``key`` as :meth:`get` returns it (pure). A plain
+        value needs no header dict, timestamp or entry object; headers are parsed only for
+        a status reply or a marker (to raise properly)."""
+        raw = msg.raw_headers
+        if raw is None or not (
+            raw.startswith(_STATUS_PREFIX) or _KV_OPERATION_B in raw or _MARKER_REASON_B in raw
+        ):
+            data = msg.data
+            if type_ is bytes:
+                return data
+            revision_text = msg.headers.get(NATS_SEQUENCE, "0")
+            return decode_value(
+                self._codecs,
+                data,
+                type_,
+                bucket=self.bucket,
+                key=key,
+                revision=int(revision_text) if revision_text.isdigit() else 0,
+            )
+        try:
+            entry = self._direct_entry(msg, key, type_, True)
+        except KeyNotFoundError:
+            if default is _NO_DEFAULT:
+                raise
+            return default
+        if entry.operation is not KVOperation.PUT:
+            if default is not _NO_DEFAULT:
+                return default
+            raise KeyDeletedError(key, entry.revision, entry.operation)
+        return entry.value
+
+    def _plan_get(
+        self,
+        key: str,
+        type: Any = bytes,
+        *,
+        default: Any = _NO_DEFAULT,
+        revision: int | None = None,
+        consistent: bool = False,
+        codec: Codec | None = None,
+    ) -> RequestPlan[Any] | None:
+        """:meth:`get` as one request and a pure finish, when it is one (kv._plan)."""
+        if revision is not None or consistent or codec is not None or not self._allow_direct:
+            return None
+        validate_key(key, self._max_key)
+        return RequestPlan(
+            self._direct_prefix + key,
+            b"",
+            None,
+            self._timeout,
+            lambda msg: self._latest_value(msg, key, type, default),
+        )
 
     # ------------------------------------------------------------------ watching and listing
 

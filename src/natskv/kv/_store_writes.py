@@ -35,6 +35,7 @@ from natskv.kv._mapping import (
     validate_key,
     validate_revision,
 )
+from natskv.kv._plan import RequestPlan
 from natskv.kv._store_base import KVStoreBase
 
 __all__ = ["KVStoreWrites"]
@@ -65,8 +66,29 @@ class KVStoreWrites(KVStoreBase):
             msg = await self._recover(exc, subject, data, None)
         except MaxPayloadError as exc:
             raise kv_error(exc, self.bucket, key) from exc
+        return self._put_revision(msg, key)
+
+    def _put_revision(self, msg: Msg, key: str) -> int:
+        """The revision a put's acknowledgement gives (pure; raises its error)."""
         seq = JetStream.pub_ack_seq(msg.data)
         return seq if seq > 0 else self._ack(msg, key, None)
+
+    def _plan_put(
+        self, key: str, value: Any, *, codec: Codec | None = None
+    ) -> RequestPlan[int] | None:
+        """:meth:`put` as one request and a pure finish (kv._plan); a value over the
+        server's limit takes the general path, which says so."""
+        if codec is not None:
+            return None
+        validate_key(key, self._max_key)
+        data = self._encode(value)
+        return RequestPlan(
+            self._write_prefix + key,
+            data,
+            None,
+            self._timeout,
+            lambda msg: self._put_revision(msg, key),
+        )
 
     def put_nowait(self, key: str, value: Any) -> Awaitable[int]:
         """Send a put now and return an awaitable of its revision (for pipelining).

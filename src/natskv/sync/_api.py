@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import natskv as _a
 from natskv.client._connection import _DEFAULT
 from natskv.kv._store_reads import _NO_DEFAULT
-from natskv.sync._portal import Portal, _unwrap
+from natskv.sync._portal import FALLBACK, Portal, _unwrap
 
 if TYPE_CHECKING:
     import os
@@ -827,6 +827,11 @@ class KVStore:
         TTL here (ADR-48: an older revision could come back to life when the newest one
         expires); :meth:`create` and :meth:`purge` take ``ttl``.
         """
+        plan = self._async._plan_put(key, value, codec=codec)
+        if plan is not None:
+            result = self._portal.request(self._async.js.nc, plan)
+            if result is not FALLBACK:
+                return result
         return self._portal.call(self._async.put(key, value, codec=codec))
 
     def create(
@@ -904,6 +909,13 @@ class KVStore:
         ``consistent=True`` reads from the stream leader (read-after-write); ``codec``
         decodes this value instead of the bucket's registry.
         """
+        plan = self._async._plan_get_entry(
+            key, type, revision=revision, consistent=consistent, codec=codec
+        )
+        if plan is not None:
+            result = self._portal.request(self._async.js.nc, plan)
+            if result is not FALLBACK:
+                return result
         return self._portal.call(
             self._async.get_entry(key, type, revision=revision, consistent=consistent, codec=codec)
         )
@@ -963,6 +975,13 @@ class KVStore:
         With ``default``, a missing or deleted key (or revision) returns it instead of
         raising :class:`KeyNotFoundError`, as ``dict.get`` and redis-py's ``get`` do.
         """
+        plan = self._async._plan_get(
+            key, type, default=default, revision=revision, consistent=consistent, codec=codec
+        )
+        if plan is not None:
+            result = self._portal.request(self._async.js.nc, plan)
+            if result is not FALLBACK:
+                return result
         return self._portal.call(
             self._async.get(
                 key, type, default=default, revision=revision, consistent=consistent, codec=codec

@@ -17,16 +17,29 @@ thread interleaves their operations on the one connection, as it would for many 
 from __future__ import annotations
 
 import asyncio
+import enum
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import suppress
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Protocol, TypeVar
 
-from natskv.errors import ConnectionClosedError
+from natskv.errors import ConnectionClosedError, MaxPayloadError, NoRespondersError
 
-__all__ = ["Portal", "SyncIterator"]
+if TYPE_CHECKING:
+    from natskv.client import Connection
+    from natskv.kv import RequestPlan
+
+__all__ = ["FALLBACK", "Portal", "SyncIterator"]
 
 T = TypeVar("T")
+
+
+class _Fallback(enum.Enum):
+    TOKEN = 0
+
+
+#: what :meth:`Portal.request` returns when the general path must run the call instead
+FALLBACK: Final = _Fallback.TOKEN
 
 
 class _Wrapped(Protocol):
@@ -103,6 +116,26 @@ class Portal:
             return box[0].result()
         except StopAsyncIteration:
             raise StopIteration from None
+
+    def request(self, nc: Connection, plan: RequestPlan[T]) -> T | Literal[_Fallback.TOKEN]:
+        """One request made from this thread, its reply finished here: the call's result.
+
+        The hot path of the sync key operations: the request is written by the calling
+        thread when the socket allows (else the loop sends it with others), and its reply
+        wakes this thread directly. :data:`FALLBACK` when nobody answered (a stream leader
+        being elected) or the payload is over the server's limit: the caller then runs the
+        operation on the loop, which retries the one and reports the other as KV errors do.
+        """
+        if self._closed:
+            raise ConnectionClosedError("the sync connection is closed")
+        reply = nc.lowlevel.request_threadsafe(
+            plan.subject, plan.payload, headers=plan.headers, timeout=plan.timeout
+        )
+        try:
+            msg = reply.wait()
+        except (NoRespondersError, MaxPayloadError):
+            return FALLBACK
+        return plan.finish(msg)
 
     def run(self, fn: Callable[[], T]) -> T:
         """Call ``fn`` on the loop thread (where the async objects live) and return its result."""
