@@ -54,6 +54,7 @@ from natskv.client._writer import Writer
 from natskv.errors import (
     AuthorizationError,
     ConnectionClosedError,
+    ConnectionLostError,
     NatsConnectionError,
     NatsError,
     NoRespondersError,
@@ -292,6 +293,8 @@ class Connection:
             return await fut
         except NoRespondersError:
             raise NoRespondersError(subject) from None
+        except ConnectionLostError as exc:
+            raise ConnectionLostError(f"request to {subject!r}: {exc}") from None
         except asyncio.CancelledError:
             self._mux.futs.pop(token, None)
             raise
@@ -492,6 +495,7 @@ class Connection:
             return
         url = self._current.url if self._current else "?"
         logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
+        self._fail_in_flight(url)
         self._events.disconnected(self._options.disconnected_cb)
         if self._options.allow_reconnect and self._state is not ConnectionState.DRAINING:
             self._state = ConnectionState.RECONNECTING
@@ -499,6 +503,29 @@ class Connection:
             self._reconnect_task = self._loop.create_task(self._reconnect())
         else:
             self._events.spawn(self._shutdown(lost))
+
+    def _fail_in_flight(self, url: str) -> None:
+        """The socket to ``url`` is gone: its requests fail now, not at their timeout.
+
+        A request written to the lost socket may or may not have reached the server, and
+        its reply can only come on that socket: it fails with :class:`ConnectionLostError`
+        for its caller to retry. A request still in the write buffer never left the client
+        (the reconnect sends the buffer), so it stays pending: nothing is sent twice.
+        """
+        futs = self._mux.futs
+        if not futs:
+            return
+        unsent = self._writer.unsent_replies(self._mux.prefix)
+        lost = [token for token in futs if token not in unsent]
+        for token in lost:
+            fut = futs.pop(token)
+            if not fut.done():
+                fut.set_exception(
+                    ConnectionLostError(
+                        f"the connection to {url} was lost before the reply came; the request"
+                        " may have reached the server (retry once reconnected if it is safe)"
+                    )
+                )
 
     async def _reconnect(self) -> None:
         options = self._options
