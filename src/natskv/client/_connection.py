@@ -47,6 +47,7 @@ from natskv.client._options import (
 )
 from natskv.client._pings import Pings
 from natskv.client._requests import ReplyWaiter, RequestMux
+from natskv.client._status import DEFAULT_STATUS_QUEUE, LameDuck, StatusStream
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._transport import ConnectionProtocol, Dialer, TCPDialer
@@ -72,6 +73,13 @@ _DELIVERY_SLACK = 64
 # the Future class itself (what loop.create_future() returns, on asyncio and on uvloop),
 # without the Python frame of create_future on every request
 _Future = asyncio.Future
+# Leaving a server in lame duck mode: a random pause of up to this many seconds first
+# (its clients do not all arrive at the next server at once; nats-server itself waits a
+# grace period of 10 s by default before it closes any), then at most this long for the
+# replies of requests already sent on the old socket, checked this often.
+_LAME_DUCK_SPREAD = 0.5
+_LEAVE_WAIT = 5.0
+_LEAVE_POLL = 0.01
 
 
 class ConnectionState(Enum):
@@ -138,6 +146,8 @@ class Connection:
         )
 
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._leaving: asyncio.Task[None] | None = None
+        self._left_lame_duck = False  # the socket being closed is ours to close
         self._closed_event = asyncio.Event()
 
         self.msgs_in = 0
@@ -346,6 +356,25 @@ class Connection:
 
     # ------------------------------------------------------------------ listeners
 
+    def status(self, *, maxsize: int = DEFAULT_STATUS_QUEUE) -> StatusStream:
+        """The status changes from now on, as typed events::
+
+            async for event in nc.status():
+                match event:
+                    case natskv.client.Disconnected(url=url): ...
+
+        Events are :class:`~natskv.client.Disconnected`, :class:`~natskv.client.Reconnected`,
+        :class:`~natskv.client.LameDuck`, :class:`~natskv.client.AsyncError` and, last,
+        :class:`~natskv.client.Closed`, after which the iteration ends. At most ``maxsize``
+        events wait for the reader; older ones are dropped (and counted in ``dropped``).
+        ``close()`` the stream (or use it with ``async with``) to stop earlier. On a closed
+        connection the stream is empty.
+        """
+        stream = self._events.status(maxsize)
+        if self._state is ConnectionState.CLOSED:
+            stream.close()
+        return stream
+
     def add_reconnect_listener(self, cb: EventCallback) -> Callable[[], None]:
         """Call ``cb`` every time the connection is re-established. Returns a remover."""
         return self._events.add_reconnect_listener(cb)
@@ -397,8 +426,11 @@ class Connection:
     def _apply_info(self, info: dict[str, Any]) -> None:
         self._server_info = info
         self._writer.max_payload = int(info.get("max_payload", self._writer.max_payload))
+        self._discover(info)
         if info.get("ldm"):
-            logger.warning("server %s is in lame duck mode", info.get("server_id", "?"))
+            self._lame_duck(info)
+
+    def _discover(self, info: dict[str, Any]) -> None:
         if not self._options.ignore_discovered_servers:
             known = {(s.host, s.port) for s in self._pool}
             for url in info.get("connect_urls") or ():
@@ -419,6 +451,63 @@ class Connection:
         if closes and handshake is not None:
             handshake.on_error(exc)
         self._report_error(exc)
+
+    # ------------------------------------------------------------------ lame duck mode
+
+    def _lame_duck(self, info: dict[str, Any]) -> None:
+        """The server will close its connections soon: tell the application and, when
+        the pool has another server, leave for it before the server cuts us."""
+        server, proto = self._current, self._proto
+        if server is None or proto is None or self._state is not ConnectionState.CONNECTED:
+            return  # an INFO of a handshake (a server in lame duck mode refuses those)
+        if self._leaving is not None:
+            return  # already on the way out
+        others = [s for s in self._pool if (s.host, s.port) != (server.host, server.port)]
+        moving = bool(others) and self._options.allow_reconnect
+        server_id = str(info.get("server_id") or "?")
+        logger.warning(
+            "server %s (%s) is in lame duck mode: %s",
+            server.url,
+            server_id,
+            "moving to another server" if moving else "no other server to move to",
+        )
+        self._events.lame_duck(self._options.lame_duck_cb, LameDuck(server.url, server_id, moving))
+        if moving:
+            self._leaving = self._loop.create_task(self._leave(proto))
+
+    async def _leave(self, proto: ConnectionProtocol) -> None:
+        """Move off a server in lame duck mode without failing a request.
+
+        After a random pause (clients of one server spread their moves), new writes wait
+        in the buffer, the requests already on this socket get their replies (for up to
+        ``_LEAVE_WAIT`` seconds), and then the socket is closed: the reconnect tries the
+        other servers first, and sends what was buffered there.
+        """
+        try:
+            await asyncio.sleep(random.uniform(0, _LAME_DUCK_SPREAD))
+            if self._proto is not proto or self._state is not ConnectionState.CONNECTED:
+                return  # the server was faster, or the connection closed
+            writer = self._writer
+            writer.flush()  # what this socket was given goes out on it
+            writer.detach()
+            self._pings.stop()
+            futs = self._mux.futs
+            unsent = writer.unsent_replies(self._mux.prefix)
+            in_flight = [token for token in futs if token not in unsent]
+            deadline = self._loop.time() + min(self._request_timeout, _LEAVE_WAIT)
+            while (
+                self._proto is proto
+                and any(token in futs for token in in_flight)
+                and self._loop.time() < deadline
+            ):
+                await asyncio.sleep(_LEAVE_POLL)
+            if self._proto is proto and proto.transport is not None:
+                url = self._current.url if self._current else "?"
+                logger.info("leaving %s (lame duck mode)", url)
+                self._left_lame_duck = True
+                proto.transport.close()
+        finally:
+            self._leaving = None
 
     # ------------------------------------------------------------------ connecting
 
@@ -494,9 +583,13 @@ class Connection:
             # above): the connect or reconnect loop that made it decides what comes next.
             return
         url = self._current.url if self._current else "?"
-        logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
+        if self._left_lame_duck:
+            self._left_lame_duck = False
+            logger.info("disconnected from %s: left it in lame duck mode", url)
+        else:
+            logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
         self._fail_in_flight(url)
-        self._events.disconnected(self._options.disconnected_cb)
+        self._events.disconnected(self._options.disconnected_cb, url, exc)
         if self._options.allow_reconnect and self._state is not ConnectionState.DRAINING:
             self._state = ConnectionState.RECONNECTING
             logger.info("reconnecting (%d servers in the pool)", len(self._pool))
@@ -570,7 +663,7 @@ class Connection:
         self._pings.start()
         url = self._current.url if self._current else "?"
         logger.info("reconnected to %s%s", url, _describe(self._server_info))
-        self._events.reconnected(self._options.reconnected_cb)
+        self._events.reconnected(self._options.reconnected_cb, url)
 
     # ------------------------------------------------------------------ closing
 
@@ -608,9 +701,9 @@ class Connection:
         self._state = ConnectionState.CLOSED
         if error is not None:
             self._events.last_error = error
-        task = self._reconnect_task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        for task in (self._reconnect_task, self._leaving):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         self._pings.stop()
         transport = self._writer.transport
         self._writer.close()  # what is queued still goes out
@@ -638,7 +731,9 @@ class Connection:
         url = self._current.url if self._current else None
         if was_established:
             logger.info("closed the connection to %s%s", url, f": {error}" if error else "")
-            self._events.closed(self._options.closed_cb)
+            self._events.closed(self._options.closed_cb, error)
+        else:
+            self._events.end_streams()
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed."""
@@ -704,6 +799,7 @@ async def connect(
     disconnected_cb: EventCallback | None = _DEFAULT,
     reconnected_cb: EventCallback | None = _DEFAULT,
     closed_cb: EventCallback | None = _DEFAULT,
+    lame_duck_cb: EventCallback | None = _DEFAULT,
     dialer: Dialer | None = _DEFAULT,
 ) -> Connection:
     """Connect to NATS and return the :class:`Connection`.

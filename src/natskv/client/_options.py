@@ -121,7 +121,13 @@ class ConnectOptions:
     again at every connect); credentials in a server URL are used when none is given here.
     ``tls`` is an :class:`ssl.SSLContext`, or ``True`` for the default one; TLS is also
     used for ``tls://`` URLs and when the server requires it. ``max_reconnect_attempts``
-    counts per server, ``-1`` for no limit; ``ping_interval=0`` turns keepalives off.
+    counts per server, ``-1`` for no limit; between rounds over the pool the client waits
+    ``reconnect_time_wait`` plus a random ``0..reconnect_jitter`` (so that many clients
+    of one server do not all come back at once). While disconnected, writes wait in a
+    buffer of at most ``reconnect_buffer_size`` bytes; a publish that does not fit raises
+    :class:`natskv.ReconnectBufferFullError` (``0``: no buffering). ``lame_duck_cb`` is
+    called when the server enters lame duck mode (the client then moves to another server
+    of the pool, if there is one). ``ping_interval=0`` turns keepalives off.
     ``max_control_line`` is the server's setting (its INFO does not say): a command whose
     arguments exceed it is refused before it is sent, as the server would drop the
     connection. ``dialer`` replaces TCP, e.g. with :class:`natskv.client.MockNetwork`.
@@ -156,6 +162,7 @@ class ConnectOptions:
     disconnected_cb: EventCallback | None = None
     reconnected_cb: EventCallback | None = None
     closed_cb: EventCallback | None = None
+    lame_duck_cb: EventCallback | None = None
     dialer: Dialer | None = None
 
     def __post_init__(self) -> None:
@@ -181,7 +188,7 @@ class ConnectOptions:
         _number(self, "pending_bytes_limit", least=1, integer=True)
         # room for the shortest command with an inbox: PUB <subject> <inbox>.<id> <size>
         _number(self, "max_control_line", least=128, integer=True)
-        for name in ("error_cb", "disconnected_cb", "reconnected_cb", "closed_cb"):
+        for name in ("error_cb", "disconnected_cb", "reconnected_cb", "closed_cb", "lame_duck_cb"):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise TypeError(f"{name} must be callable, not {type(value).__name__}")
