@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from natskv.client._auth import check_seed, load_credentials, read_seed_file
+from natskv.client._tls import check_files
 from natskv.errors import NatsError
 from natskv.protocol import MAX_CONTROL_LINE, check_subject
 
@@ -119,8 +120,11 @@ class ConnectOptions:
     Durations are seconds. Authentication is one of: ``user`` + ``password``, ``token``,
     ``nkeys_seed`` / ``nkeys_seed_file``, or ``user_credentials`` (a ``.creds`` file, read
     again at every connect); credentials in a server URL are used when none is given here.
-    ``tls`` is an :class:`ssl.SSLContext`, or ``True`` for the default one; TLS is also
-    used for ``tls://`` URLs and when the server requires it. ``max_reconnect_attempts``
+    ``tls`` is an :class:`ssl.SSLContext` (used as it is), or ``True`` for the default
+    one; or give file paths instead: ``tls_ca_file`` (CAs to trust), ``tls_cert_file`` and
+    ``tls_key_file`` (a client certificate). A context natskv builds always verifies the
+    server's certificate and host name. TLS is also used for ``tls://`` URLs, when a
+    file is given and when the server requires it. ``max_reconnect_attempts``
     counts per server, ``-1`` for no limit; between rounds over the pool the client waits
     ``reconnect_time_wait`` plus a random ``0..reconnect_jitter`` (so that many clients
     of one server do not all come back at once). While disconnected, writes wait in a
@@ -141,6 +145,9 @@ class ConnectOptions:
     nkeys_seed_file: str | os.PathLike[str] | None = None
     user_credentials: str | os.PathLike[str] | None = None
     tls: ssl.SSLContext | bool = False
+    tls_ca_file: str | os.PathLike[str] | None = None
+    tls_cert_file: str | os.PathLike[str] | None = None
+    tls_key_file: str | os.PathLike[str] | None = None
     tls_hostname: str | None = None
     tls_handshake_first: bool = False
     connect_timeout: float = 2.0
@@ -168,7 +175,13 @@ class ConnectOptions:
     def __post_init__(self) -> None:
         for name in ("name", "user", "password", "token", "tls_hostname"):
             _optional(self, name, str)
-        for name in ("nkeys_seed_file", "user_credentials"):
+        for name in (
+            "nkeys_seed_file",
+            "user_credentials",
+            "tls_ca_file",
+            "tls_cert_file",
+            "tls_key_file",
+        ):
             _optional(self, name, (str, os.PathLike))
         _optional(self, "nkeys_seed", (str, bytes))
         for name in ("tls_handshake_first", "allow_reconnect", "no_echo"):
@@ -176,6 +189,7 @@ class ConnectOptions:
         _flag(self, "ignore_discovered_servers")
         if not isinstance(self.tls, (bool, ssl.SSLContext)):
             raise TypeError(f"tls must be an ssl.SSLContext or a bool, not {self.tls!r}")
+        check_files(self)
         _number(self, "connect_timeout", above=0)
         _number(self, "request_timeout", above=0)
         _number(self, "reconnect_time_wait", least=0)
