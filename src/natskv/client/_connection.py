@@ -10,14 +10,16 @@ Each job has its part, and this module wires them together: the write buffer and
 coalescing (:mod:`._writer`), the request table (:mod:`._requests`), every timeout
 (:mod:`._deadlines`), PING/PONG (:mod:`._pings`), the handshake and authentication
 (:mod:`._handshake`), the subscription table (:mod:`._subscriptions`), the socket
-(:mod:`._transport`) and what the application is told (:mod:`._events`).
+(:mod:`._transport`), what the application is told (:mod:`._events`, with the status
+streams of :mod:`._status`) and what happens to requests when a server goes or enters
+lame duck mode (:mod:`._faults`).
 
 The read path runs inside ``data_received``: the sans-IO parser turns bytes into
 events, and each is dispatched right there: a reply resolves its request's future, a
 message goes to its subscription, a PING is answered. No task is created per message.
 
 Connection events go to the ``natskv.client`` logger (connected, disconnected,
-reconnecting, reconnected, closed, server errors, errors raised by callbacks; see
+reconnecting, reconnected, lame duck, closed, server errors, errors raised by callbacks; see
 :mod:`._events`); nothing logged holds a credential.
 """
 
@@ -34,6 +36,7 @@ from typing import Any
 
 from natskv.client._deadlines import Deadlines
 from natskv.client._events import Events, logger
+from natskv.client._faults import fail_in_flight, leave_lame_duck
 from natskv.client._handshake import Handshake
 from natskv.client._lowlevel import Headers, LowLevel, header_block
 from natskv.client._nuid import NUID
@@ -73,13 +76,6 @@ _DELIVERY_SLACK = 64
 # the Future class itself (what loop.create_future() returns, on asyncio and on uvloop),
 # without the Python frame of create_future on every request
 _Future = asyncio.Future
-# Leaving a server in lame duck mode: a random pause of up to this many seconds first
-# (its clients do not all arrive at the next server at once; nats-server itself waits a
-# grace period of 10 s by default before it closes any), then at most this long for the
-# replies of requests already sent on the old socket, checked this often.
-_LAME_DUCK_SPREAD = 0.5
-_LEAVE_WAIT = 5.0
-_LEAVE_POLL = 0.01
 
 
 class ConnectionState(Enum):
@@ -476,36 +472,22 @@ class Connection:
             self._leaving = self._loop.create_task(self._leave(proto))
 
     async def _leave(self, proto: ConnectionProtocol) -> None:
-        """Move off a server in lame duck mode without failing a request.
+        def staying() -> bool:
+            return self._proto is proto and self._state is ConnectionState.CONNECTED
 
-        After a random pause (clients of one server spread their moves), new writes wait
-        in the buffer, the requests already on this socket get their replies (for up to
-        ``_LEAVE_WAIT`` seconds), and then the socket is closed: the reconnect tries the
-        other servers first, and sends what was buffered there.
-        """
         try:
-            await asyncio.sleep(random.uniform(0, _LAME_DUCK_SPREAD))
-            if self._proto is not proto or self._state is not ConnectionState.CONNECTED:
-                return  # the server was faster, or the connection closed
-            writer = self._writer
-            writer.flush()  # what this socket was given goes out on it
-            writer.detach()
-            self._pings.stop()
-            futs = self._mux.futs
-            unsent = writer.unsent_replies(self._mux.prefix)
-            in_flight = [token for token in futs if token not in unsent]
-            deadline = self._loop.time() + min(self._request_timeout, _LEAVE_WAIT)
-            while (
-                self._proto is proto
-                and any(token in futs for token in in_flight)
-                and self._loop.time() < deadline
+            if await leave_lame_duck(
+                self._writer,
+                self._pings,
+                self._mux,
+                request_timeout=self._request_timeout,
+                staying=staying,
             ):
-                await asyncio.sleep(_LEAVE_POLL)
-            if self._proto is proto and proto.transport is not None:
                 url = self._current.url if self._current else "?"
                 logger.info("leaving %s (lame duck mode)", url)
                 self._left_lame_duck = True
-                proto.transport.close()
+                if proto.transport is not None:
+                    proto.transport.close()
         finally:
             self._leaving = None
 
@@ -588,7 +570,7 @@ class Connection:
             logger.info("disconnected from %s: left it in lame duck mode", url)
         else:
             logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
-        self._fail_in_flight(url)
+        fail_in_flight(self._mux, self._writer, url)
         self._events.disconnected(self._options.disconnected_cb, url, exc)
         if self._options.allow_reconnect and self._state is not ConnectionState.DRAINING:
             self._state = ConnectionState.RECONNECTING
@@ -596,29 +578,6 @@ class Connection:
             self._reconnect_task = self._loop.create_task(self._reconnect())
         else:
             self._events.spawn(self._shutdown(lost))
-
-    def _fail_in_flight(self, url: str) -> None:
-        """The socket to ``url`` is gone: its requests fail now, not at their timeout.
-
-        A request written to the lost socket may or may not have reached the server, and
-        its reply can only come on that socket: it fails with :class:`ConnectionLostError`
-        for its caller to retry. A request still in the write buffer never left the client
-        (the reconnect sends the buffer), so it stays pending: nothing is sent twice.
-        """
-        futs = self._mux.futs
-        if not futs:
-            return
-        unsent = self._writer.unsent_replies(self._mux.prefix)
-        lost = [token for token in futs if token not in unsent]
-        for token in lost:
-            fut = futs.pop(token)
-            if not fut.done():
-                fut.set_exception(
-                    ConnectionLostError(
-                        f"the connection to {url} was lost before the reply came; the request"
-                        " may have reached the server (retry once reconnected if it is safe)"
-                    )
-                )
 
     async def _reconnect(self) -> None:
         options = self._options
