@@ -162,3 +162,19 @@ async def test_lame_duck_moves_to_another_server_after_in_flight_replies() -> No
         assert nc.connected_url == B
     finally:
         await nc.close()
+
+
+async def test_closing_during_a_lame_duck_move_sends_the_buffer_and_closes_the_socket() -> None:
+    network = MockNetwork()
+    nc, first = await _connected(network, [A, B], request_timeout=30)
+    in_flight = asyncio.create_task(nc.request("svc", b"early"))
+    await first.read_msg(skip=(b"SUB",))
+    first.send_info(ldm=True)
+    await asyncio.wait_for(_stopped_writing(nc), 5)  # the move waits for the early reply
+    await nc.publish("note", b"buffered")
+    await nc.close()
+    assert first.closed  # the old socket is closed, not left open
+    assert b"PUB note 8\r\nbuffered\r\n" in first.written  # close() sends what was queued
+    with pytest.raises(natskv.ConnectionClosedError):
+        await in_flight
+    assert len(network.transports) == 1  # and no move happens after the close

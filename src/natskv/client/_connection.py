@@ -664,6 +664,16 @@ class Connection:
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
         self._pings.stop()
+        proto = self._proto
+        if (
+            self._writer.transport is None
+            and self._handshake is None
+            and proto is not None
+            and proto.transport is not None
+        ):
+            # closed in the middle of a move off a lame duck: the old socket is still the
+            # one, so what waits in the buffer goes out on it, and it is closed below
+            self._writer.attach(proto.transport, [])
         transport = self._writer.transport
         self._writer.close()  # what is queued still goes out
         self._mux.close(self._report_error)
