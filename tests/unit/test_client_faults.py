@@ -168,3 +168,37 @@ async def test_a_zero_reconnect_buffer_refuses_every_publish_while_disconnected(
         assert nc._writer.buf == []
     finally:
         await nc.close()
+
+
+async def test_each_retry_waits_the_reconnect_time_plus_a_random_jitter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import natskv.client._connection as connection_module
+
+    drawn: list[tuple[float, float]] = []
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return high / 2
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(connection_module.random, "uniform", uniform)
+    network = MockNetwork()
+    nc, first = await _connected(network, reconnect_time_wait=0.25, reconnect_jitter=0.5)
+    try:
+        monkeypatch.setattr(connection_module.asyncio, "sleep", sleep)
+        network.refuse(2)
+        first.drop()
+        second = await network.accept()
+        await second.handshake()
+        # three attempts at the lost server, each after the wait plus its own draw
+        assert drawn == [(0, 0.5)] * 3
+        assert slept[:3] == [0.5, 0.5, 0.5]
+    finally:
+        monkeypatch.undo()
+        await nc.close()
