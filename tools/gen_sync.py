@@ -72,6 +72,7 @@ SPEC = [
                 "publish_nowait",
                 "request_future",
                 "request_nowait",
+                "status",  # an async iterator; the sync API has the callbacks
                 "subscribe_nowait",
                 "wait_closed",
             }

@@ -13,6 +13,10 @@ visible as ``__cause__``.
     NatsError
     ├── ConnectionClosedError   the connection is closed for this call
     ├── NatsConnectionError     could not connect / lost the connection (also OSError)
+    │   ├── ConnectionLostError       the socket went while a request was in flight: it may
+    │   │                             have reached the server; retriable once reconnected
+    │   └── ReconnectBufferFullError  disconnected, and the message would take the
+    │                                 reconnect buffer over its bound; nothing was queued
     ├── AuthorizationError      the server rejected our credentials or a permission
     ├── ProtocolError           the peer broke the NATS protocol (bad control line, size ...)
     ├── TimeoutError            no answer in time (also the built-in TimeoutError)
@@ -80,6 +84,7 @@ __all__ = [
     "BucketNotFoundError",
     "ClusterUnavailableError",
     "ConnectionClosedError",
+    "ConnectionLostError",
     "ConsumerExistsError",
     "ConsumerGapError",
     "ConsumerNotFoundError",
@@ -107,6 +112,7 @@ __all__ = [
     "NoRespondersError",
     "NoStreamResponseError",
     "ProtocolError",
+    "ReconnectBufferFullError",
     "RollupFailedError",
     "SlowConsumerError",
     "StreamConfigError",
@@ -135,6 +141,23 @@ class ConnectionClosedError(NatsError):
 
 class NatsConnectionError(NatsError, OSError):
     """Connecting failed, or the connection was lost and could not be restored."""
+
+
+class ConnectionLostError(NatsConnectionError):
+    """The connection was lost while a request waited for its reply.
+
+    Raised at once, not after the request's timeout. The request had been written to the
+    lost socket, so the server may have received and acted on it: retry it once the
+    connection is back if it is safe to repeat (a read, a compare-and-set write), and
+    check before repeating one that is not. Requests that were still in the client's write
+    buffer had never left it; they are not failed but sent after the reconnect.
+    """
+
+
+class ReconnectBufferFullError(NatsConnectionError):
+    """Disconnected, and the message would take the buffer of writes waiting for the
+    reconnect over ``reconnect_buffer_size`` bytes; nothing was queued (what is already
+    buffered stays, and goes out after the reconnect)."""
 
 
 class AuthorizationError(NatsError):

@@ -257,10 +257,12 @@ async def test_close_while_reconnecting(fresh_server: EmbeddedServer, events: Ev
     nc = await natskv.connect(fresh_server.url, **events.options())
     await nc.subscribe("rc.closing", cb=lambda m: None)
     await nc.flush()
-    pending = asyncio.create_task(nc.request("rc.closing", b"", timeout=WAIT))
-    await asyncio.sleep(0)
     await asyncio.to_thread(fresh_server.stop)
     await events.wait_disconnected()
+    # made while disconnected, so it waits in the buffer for the next socket (a request
+    # on the lost socket would have failed at once: tests/integration/test_fail_fast.py)
+    pending = asyncio.create_task(nc.request("rc.closing", b"", timeout=WAIT))
+    await asyncio.sleep(0)
     assert len(_reconnect_loops()) == 1
     await nc.close()
     assert nc.is_closed

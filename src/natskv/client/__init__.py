@@ -5,6 +5,15 @@ from natskv.client._lowlevel import LowLevel
 from natskv.client._mock import MockNetwork, MockTransport
 from natskv.client._nuid import NUID, next_nuid
 from natskv.client._options import DEFAULT_URL, ConnectOptions, ServerAddress, parse_servers
+from natskv.client._status import (
+    AsyncError,
+    Closed,
+    Disconnected,
+    LameDuck,
+    Reconnected,
+    StatusEvent,
+    StatusStream,
+)
 from natskv.client._subscription import Subscription
 from natskv.client._transport import Dialer, TCPDialer
 from natskv.protocol import Msg
@@ -12,15 +21,22 @@ from natskv.protocol import Msg
 __all__ = [
     "DEFAULT_URL",
     "NUID",
+    "AsyncError",
+    "Closed",
     "ConnectOptions",
     "Connection",
     "ConnectionState",
     "Dialer",
+    "Disconnected",
+    "LameDuck",
     "LowLevel",
     "MockNetwork",
     "MockTransport",
     "Msg",
+    "Reconnected",
     "ServerAddress",
+    "StatusEvent",
+    "StatusStream",
     "Subscription",
     "TCPDialer",
     "connect",

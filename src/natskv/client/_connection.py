@@ -10,14 +10,16 @@ Each job has its part, and this module wires them together: the write buffer and
 coalescing (:mod:`._writer`), the request table (:mod:`._requests`), every timeout
 (:mod:`._deadlines`), PING/PONG (:mod:`._pings`), the handshake and authentication
 (:mod:`._handshake`), the subscription table (:mod:`._subscriptions`), the socket
-(:mod:`._transport`) and what the application is told (:mod:`._events`).
+(:mod:`._transport`), what the application is told (:mod:`._events`, with the status
+streams of :mod:`._status`) and what happens to requests when a server goes or enters
+lame duck mode (:mod:`._faults`).
 
 The read path runs inside ``data_received``: the sans-IO parser turns bytes into
 events, and each is dispatched right there: a reply resolves its request's future, a
 message goes to its subscription, a PING is answered. No task is created per message.
 
 Connection events go to the ``natskv.client`` logger (connected, disconnected,
-reconnecting, reconnected, closed, server errors, errors raised by callbacks; see
+reconnecting, reconnected, lame duck, closed, server errors, errors raised by callbacks; see
 :mod:`._events`); nothing logged holds a credential.
 """
 
@@ -34,6 +36,7 @@ from typing import Any
 
 from natskv.client._deadlines import Deadlines
 from natskv.client._events import Events, logger
+from natskv.client._faults import fail_in_flight, leave_lame_duck
 from natskv.client._handshake import Handshake
 from natskv.client._lowlevel import Headers, LowLevel, header_block
 from natskv.client._nuid import NUID
@@ -47,6 +50,7 @@ from natskv.client._options import (
 )
 from natskv.client._pings import Pings
 from natskv.client._requests import ReplyWaiter, RequestMux
+from natskv.client._status import DEFAULT_STATUS_QUEUE, LameDuck, StatusStream
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._transport import ConnectionProtocol, Dialer, TCPDialer
@@ -54,6 +58,7 @@ from natskv.client._writer import Writer
 from natskv.errors import (
     AuthorizationError,
     ConnectionClosedError,
+    ConnectionLostError,
     NatsConnectionError,
     NatsError,
     NoRespondersError,
@@ -137,6 +142,8 @@ class Connection:
         )
 
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._leaving: asyncio.Task[None] | None = None
+        self._left_lame_duck = False  # the socket being closed is ours to close
         self._closed_event = asyncio.Event()
 
         self.msgs_in = 0
@@ -292,6 +299,8 @@ class Connection:
             return await fut
         except NoRespondersError:
             raise NoRespondersError(subject) from None
+        except ConnectionLostError as exc:
+            raise ConnectionLostError(f"request to {subject!r}: {exc}") from None
         except asyncio.CancelledError:
             self._mux.futs.pop(token, None)
             raise
@@ -342,6 +351,25 @@ class Connection:
             self._mux.sid = self._subs.add(self._mux.prefix + "*", None, None).sid
 
     # ------------------------------------------------------------------ listeners
+
+    def status(self, *, maxsize: int = DEFAULT_STATUS_QUEUE) -> StatusStream:
+        """The status changes from now on, as typed events::
+
+            async for event in nc.status():
+                match event:
+                    case natskv.client.Disconnected(url=url): ...
+
+        Events are :class:`~natskv.client.Disconnected`, :class:`~natskv.client.Reconnected`,
+        :class:`~natskv.client.LameDuck`, :class:`~natskv.client.AsyncError` and, last,
+        :class:`~natskv.client.Closed`, after which the iteration ends. At most ``maxsize``
+        events wait for the reader; older ones are dropped (and counted in ``dropped``).
+        ``close()`` the stream (or use it with ``async with``) to stop earlier. On a closed
+        connection the stream is empty.
+        """
+        stream = self._events.status(maxsize)
+        if self._state is ConnectionState.CLOSED:
+            stream.close()
+        return stream
 
     def add_reconnect_listener(self, cb: EventCallback) -> Callable[[], None]:
         """Call ``cb`` every time the connection is re-established. Returns a remover."""
@@ -394,8 +422,11 @@ class Connection:
     def _apply_info(self, info: dict[str, Any]) -> None:
         self._server_info = info
         self._writer.max_payload = int(info.get("max_payload", self._writer.max_payload))
+        self._discover(info)
         if info.get("ldm"):
-            logger.warning("server %s is in lame duck mode", info.get("server_id", "?"))
+            self._lame_duck(info)
+
+    def _discover(self, info: dict[str, Any]) -> None:
         if not self._options.ignore_discovered_servers:
             known = {(s.host, s.port) for s in self._pool}
             for url in info.get("connect_urls") or ():
@@ -416,6 +447,49 @@ class Connection:
         if closes and handshake is not None:
             handshake.on_error(exc)
         self._report_error(exc)
+
+    # ------------------------------------------------------------------ lame duck mode
+
+    def _lame_duck(self, info: dict[str, Any]) -> None:
+        """The server will close its connections soon: tell the application and, when
+        the pool has another server, leave for it before the server cuts us."""
+        server, proto = self._current, self._proto
+        if server is None or proto is None or self._state is not ConnectionState.CONNECTED:
+            return  # an INFO of a handshake (a server in lame duck mode refuses those)
+        if self._leaving is not None:
+            return  # already on the way out
+        others = [s for s in self._pool if (s.host, s.port) != (server.host, server.port)]
+        moving = bool(others) and self._options.allow_reconnect
+        server_id = str(info.get("server_id") or "?")
+        logger.warning(
+            "server %s (%s) is in lame duck mode: %s",
+            server.url,
+            server_id,
+            "moving to another server" if moving else "no other server to move to",
+        )
+        self._events.lame_duck(self._options.lame_duck_cb, LameDuck(server.url, server_id, moving))
+        if moving:
+            self._leaving = self._loop.create_task(self._leave(proto))
+
+    async def _leave(self, proto: ConnectionProtocol) -> None:
+        def staying() -> bool:
+            return self._proto is proto and self._state is ConnectionState.CONNECTED
+
+        try:
+            if await leave_lame_duck(
+                self._writer,
+                self._pings,
+                self._mux,
+                request_timeout=self._request_timeout,
+                staying=staying,
+            ):
+                url = self._current.url if self._current else "?"
+                logger.info("leaving %s (lame duck mode)", url)
+                self._left_lame_duck = True
+                if proto.transport is not None:
+                    proto.transport.close()
+        finally:
+            self._leaving = None
 
     # ------------------------------------------------------------------ connecting
 
@@ -491,8 +565,13 @@ class Connection:
             # above): the connect or reconnect loop that made it decides what comes next.
             return
         url = self._current.url if self._current else "?"
-        logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
-        self._events.disconnected(self._options.disconnected_cb)
+        if self._left_lame_duck:
+            self._left_lame_duck = False
+            logger.info("disconnected from %s: left it in lame duck mode", url)
+        else:
+            logger.warning("disconnected from %s: %s", url, exc or "the server closed the socket")
+        fail_in_flight(self._mux, self._writer, url)
+        self._events.disconnected(self._options.disconnected_cb, url, exc)
         if self._options.allow_reconnect and self._state is not ConnectionState.DRAINING:
             self._state = ConnectionState.RECONNECTING
             logger.info("reconnecting (%d servers in the pool)", len(self._pool))
@@ -543,7 +622,7 @@ class Connection:
         self._pings.start()
         url = self._current.url if self._current else "?"
         logger.info("reconnected to %s%s", url, _describe(self._server_info))
-        self._events.reconnected(self._options.reconnected_cb)
+        self._events.reconnected(self._options.reconnected_cb, url)
 
     # ------------------------------------------------------------------ closing
 
@@ -581,10 +660,20 @@ class Connection:
         self._state = ConnectionState.CLOSED
         if error is not None:
             self._events.last_error = error
-        task = self._reconnect_task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        for task in (self._reconnect_task, self._leaving):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         self._pings.stop()
+        proto = self._proto
+        if (
+            self._writer.transport is None
+            and self._handshake is None
+            and proto is not None
+            and proto.transport is not None
+        ):
+            # closed in the middle of a move off a lame duck: the old socket is still the
+            # one, so what waits in the buffer goes out on it, and it is closed below
+            self._writer.attach(proto.transport, [])
         transport = self._writer.transport
         self._writer.close()  # what is queued still goes out
         self._mux.close(self._report_error)
@@ -611,7 +700,9 @@ class Connection:
         url = self._current.url if self._current else None
         if was_established:
             logger.info("closed the connection to %s%s", url, f": {error}" if error else "")
-            self._events.closed(self._options.closed_cb)
+            self._events.closed(self._options.closed_cb, error)
+        else:
+            self._events.end_streams()
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed."""
@@ -656,6 +747,9 @@ async def connect(
     nkeys_seed_file: str | os.PathLike[str] | None = _DEFAULT,
     user_credentials: str | os.PathLike[str] | None = _DEFAULT,
     tls: ssl.SSLContext | bool = _DEFAULT,
+    tls_ca_file: str | os.PathLike[str] | None = _DEFAULT,
+    tls_cert_file: str | os.PathLike[str] | None = _DEFAULT,
+    tls_key_file: str | os.PathLike[str] | None = _DEFAULT,
     tls_hostname: str | None = _DEFAULT,
     tls_handshake_first: bool = _DEFAULT,
     connect_timeout: float = _DEFAULT,
@@ -677,6 +771,7 @@ async def connect(
     disconnected_cb: EventCallback | None = _DEFAULT,
     reconnected_cb: EventCallback | None = _DEFAULT,
     closed_cb: EventCallback | None = _DEFAULT,
+    lame_duck_cb: EventCallback | None = _DEFAULT,
     dialer: Dialer | None = _DEFAULT,
 ) -> Connection:
     """Connect to NATS and return the :class:`Connection`.

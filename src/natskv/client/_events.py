@@ -1,9 +1,11 @@
-"""How a connection tells the application what happens: listeners, callbacks, the log.
+"""How a connection tells the application what happens: listeners, callbacks, status
+streams (:mod:`._status`), the log.
 
-Connection events (connected, disconnected, reconnecting, reconnected, closed) and
+Connection events (connected, disconnected, reconnecting, reconnected, lame duck, closed) and
 background errors (server ``-ERR`` lines, slow consumers, errors raised by message
 handlers or by the application's own callbacks) go to the ``natskv.client`` logger;
-errors also go to ``error_cb`` when one is given. A callback may be a coroutine
+errors also go to ``error_cb`` when one is given, and every change goes to each open
+status stream as a typed event. A callback may be a coroutine
 function: it runs as a task, and what it raises is reported like the rest, never lost.
 Nothing logged here holds a credential: servers are named by their URL without them.
 """
@@ -17,6 +19,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from natskv.client._options import ErrorCallback, EventCallback
+from natskv.client._status import (
+    AsyncError,
+    Closed,
+    Disconnected,
+    LameDuck,
+    Reconnected,
+    StatusEvent,
+    StatusStream,
+)
 from natskv.errors import NatsConnectionError, NatsError, SlowConsumerError, TimeoutError
 
 __all__ = ["Events", "logger"]
@@ -30,7 +41,15 @@ _WARNINGS = (SlowConsumerError, TimeoutError, NatsConnectionError)
 class Events:
     """The listeners and callbacks of one connection, and its last background error."""
 
-    __slots__ = ("_disconnect", "_error_cb", "_loop", "_reconnect", "_tasks", "last_error")
+    __slots__ = (
+        "_disconnect",
+        "_error_cb",
+        "_loop",
+        "_reconnect",
+        "_streams",
+        "_tasks",
+        "last_error",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop, error_cb: ErrorCallback | None) -> None:
         self._loop = loop
@@ -39,6 +58,7 @@ class Events:
         self._disconnect: list[EventCallback] = []
         # tasks of coroutine callbacks (and of work started from the reader), kept alive
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._streams: list[StatusStream] = []
         #: the last background error (also passed to ``error_cb``)
         self.last_error: Exception | None = None
 
@@ -50,14 +70,37 @@ class Events:
         self._disconnect.append(cb)
         return lambda: _discard(self._disconnect, cb)
 
-    def disconnected(self, user_cb: EventCallback | None) -> None:
+    def status(self, maxsize: int) -> StatusStream:
+        stream = StatusStream(maxsize, self._streams.remove)
+        self._streams.append(stream)
+        return stream
+
+    def _publish(self, event: StatusEvent) -> None:
+        for stream in list(self._streams):
+            stream.push(event)
+
+    def disconnected(
+        self, user_cb: EventCallback | None, url: str, error: Exception | None
+    ) -> None:
+        self._publish(Disconnected(url, error))
         self._notify(self._disconnect, user_cb)
 
-    def reconnected(self, user_cb: EventCallback | None) -> None:
+    def reconnected(self, user_cb: EventCallback | None, url: str) -> None:
+        self._publish(Reconnected(url))
         self._notify(self._reconnect, user_cb)
 
-    def closed(self, user_cb: EventCallback | None) -> None:
+    def lame_duck(self, user_cb: EventCallback | None, event: LameDuck) -> None:
+        self._publish(event)
         self._notify([], user_cb)
+
+    def closed(self, user_cb: EventCallback | None, error: Exception | None) -> None:
+        self._notify([], user_cb)
+        self._publish(Closed(error))
+
+    def end_streams(self) -> None:
+        """The connection closed without having been up: no event, the streams just end."""
+        for stream in list(self._streams):
+            stream.close()
 
     def _notify(self, listeners: list[EventCallback], user_cb: EventCallback | None) -> None:
         for cb in list(listeners) + ([user_cb] if user_cb is not None else []):
@@ -66,6 +109,8 @@ class Events:
     def report_error(self, exc: Exception, log: bool = True) -> None:
         """A background error: logged, kept as :attr:`last_error`, passed to ``error_cb``."""
         self.last_error = exc
+        if self._streams:
+            self._publish(AsyncError(exc))
         if log:
             if isinstance(exc, NatsError):
                 logger.log(

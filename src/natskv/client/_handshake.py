@@ -21,8 +21,9 @@ from natskv.client._auth import load_credentials, read_seed_file, sign_nonce
 from natskv.client._deadlines import Deadlines
 from natskv.client._options import ConnectOptions, ServerAddress
 from natskv.client._pings import Pings
+from natskv.client._tls import build_context, uses_tls
 from natskv.client._transport import ConnectionProtocol, Dialer
-from natskv.errors import AuthorizationError, NatsError
+from natskv.errors import AuthorizationError, NatsConnectionError, NatsError
 from natskv.protocol import PING_CMD, encode_connect
 
 __all__ = ["Handshake", "connect_fields"]
@@ -91,7 +92,7 @@ class Handshake:
                 f"no connection to {server.url}",
             )
             info = await deadlines.wait(self.info, timeout, f"no INFO from {server.url}")
-            tls = bool(info.get("tls_required")) or server.tls or options.tls is not False
+            tls = bool(info.get("tls_required")) or server.tls or uses_tls(options)
             if tls and not first:
                 transport = await deadlines.run(
                     dialer.start_tls(transport, proto, _tls_context(options), hostname),
@@ -127,9 +128,10 @@ class Handshake:
 
 
 def _tls_context(options: ConnectOptions) -> ssl.SSLContext:
-    if isinstance(options.tls, ssl.SSLContext):
-        return options.tls
-    return ssl.create_default_context()
+    try:
+        return build_context(options)
+    except ValueError as exc:  # a file changed since the options were made
+        raise NatsConnectionError(str(exc)) from None
 
 
 def connect_fields(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from natskv.client._auth import check_seed, load_credentials, read_seed_file
+from natskv.client._tls import check_files
 from natskv.errors import NatsError
 from natskv.protocol import MAX_CONTROL_LINE, check_subject
 
@@ -119,9 +120,18 @@ class ConnectOptions:
     Durations are seconds. Authentication is one of: ``user`` + ``password``, ``token``,
     ``nkeys_seed`` / ``nkeys_seed_file``, or ``user_credentials`` (a ``.creds`` file, read
     again at every connect); credentials in a server URL are used when none is given here.
-    ``tls`` is an :class:`ssl.SSLContext`, or ``True`` for the default one; TLS is also
-    used for ``tls://`` URLs and when the server requires it. ``max_reconnect_attempts``
-    counts per server, ``-1`` for no limit; ``ping_interval=0`` turns keepalives off.
+    ``tls`` is an :class:`ssl.SSLContext` (used as it is), or ``True`` for the default
+    one; or give file paths instead: ``tls_ca_file`` (CAs to trust), ``tls_cert_file`` and
+    ``tls_key_file`` (a client certificate). A context natskv builds always verifies the
+    server's certificate and host name. TLS is also used for ``tls://`` URLs, when a
+    file is given and when the server requires it. ``max_reconnect_attempts``
+    counts per server, ``-1`` for no limit; between rounds over the pool the client waits
+    ``reconnect_time_wait`` plus a random ``0..reconnect_jitter`` (so that many clients
+    of one server do not all come back at once). While disconnected, writes wait in a
+    buffer of at most ``reconnect_buffer_size`` bytes; a publish that does not fit raises
+    :class:`natskv.ReconnectBufferFullError` (``0``: no buffering). ``lame_duck_cb`` is
+    called when the server enters lame duck mode (the client then moves to another server
+    of the pool, if there is one). ``ping_interval=0`` turns keepalives off.
     ``max_control_line`` is the server's setting (its INFO does not say): a command whose
     arguments exceed it is refused before it is sent, as the server would drop the
     connection. ``dialer`` replaces TCP, e.g. with :class:`natskv.client.MockNetwork`.
@@ -135,6 +145,9 @@ class ConnectOptions:
     nkeys_seed_file: str | os.PathLike[str] | None = None
     user_credentials: str | os.PathLike[str] | None = None
     tls: ssl.SSLContext | bool = False
+    tls_ca_file: str | os.PathLike[str] | None = None
+    tls_cert_file: str | os.PathLike[str] | None = None
+    tls_key_file: str | os.PathLike[str] | None = None
     tls_hostname: str | None = None
     tls_handshake_first: bool = False
     connect_timeout: float = 2.0
@@ -156,12 +169,19 @@ class ConnectOptions:
     disconnected_cb: EventCallback | None = None
     reconnected_cb: EventCallback | None = None
     closed_cb: EventCallback | None = None
+    lame_duck_cb: EventCallback | None = None
     dialer: Dialer | None = None
 
     def __post_init__(self) -> None:
         for name in ("name", "user", "password", "token", "tls_hostname"):
             _optional(self, name, str)
-        for name in ("nkeys_seed_file", "user_credentials"):
+        for name in (
+            "nkeys_seed_file",
+            "user_credentials",
+            "tls_ca_file",
+            "tls_cert_file",
+            "tls_key_file",
+        ):
             _optional(self, name, (str, os.PathLike))
         _optional(self, "nkeys_seed", (str, bytes))
         for name in ("tls_handshake_first", "allow_reconnect", "no_echo"):
@@ -169,6 +189,7 @@ class ConnectOptions:
         _flag(self, "ignore_discovered_servers")
         if not isinstance(self.tls, (bool, ssl.SSLContext)):
             raise TypeError(f"tls must be an ssl.SSLContext or a bool, not {self.tls!r}")
+        check_files(self)
         _number(self, "connect_timeout", above=0)
         _number(self, "request_timeout", above=0)
         _number(self, "reconnect_time_wait", least=0)
@@ -181,7 +202,7 @@ class ConnectOptions:
         _number(self, "pending_bytes_limit", least=1, integer=True)
         # room for the shortest command with an inbox: PUB <subject> <inbox>.<id> <size>
         _number(self, "max_control_line", least=128, integer=True)
-        for name in ("error_cb", "disconnected_cb", "reconnected_cb", "closed_cb"):
+        for name in ("error_cb", "disconnected_cb", "reconnected_cb", "closed_cb", "lame_duck_cb"):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise TypeError(f"{name} must be callable, not {type(value).__name__}")

@@ -3,8 +3,13 @@
 Every command appends its frame to a buffer and, if none is pending, schedules one
 flush with ``loop.call_soon``. All frames written in the same event-loop turn leave in
 one ``transport.write``; there is no fixed delay, so a request is on the wire as soon as
-the requesting coroutine yields. While disconnected the buffer keeps filling (up to the
-reconnect buffer size) and goes out, in order, right after the next handshake.
+the requesting coroutine yields. While disconnected the buffer keeps filling and goes out,
+in order, right after the next handshake. Its bound is ``reconnect_buffer_size`` bytes of
+frames (control lines, headers and payloads): a message that would take it over the bound
+is refused with :class:`ReconnectBufferFullError` and nothing of it is queued, while what
+is already buffered stays. ``0`` turns buffering off: a publish while disconnected fails
+at once. The client's own few-byte commands (the PING of a ``flush()``, UNSUB) are always
+kept; subscriptions are not buffered at all but replayed from their table.
 
 Before a message is queued it is checked against what the server enforces by closing
 the connection: ``max_payload`` and ``max_control_line``. A refused message leaves
@@ -22,7 +27,7 @@ from natskv.errors import (
     BadSubjectError,
     ConnectionClosedError,
     MaxPayloadError,
-    NatsConnectionError,
+    ReconnectBufferFullError,
 )
 from natskv.protocol import CRLF
 
@@ -96,15 +101,20 @@ class Writer:
     # -- queueing -------------------------------------------------------------------------
 
     def check_open(self) -> None:
-        """Raise unless a command may be queued now."""
-        if self.transport is None:
-            self._check_offline()
-
-    def _check_offline(self) -> None:
+        """Raise unless a command of the client's own (PING, UNSUB) may be queued now."""
         if self.closed:
             raise ConnectionClosedError("the connection is closed")
-        if self.size > self.limit:
-            raise NatsConnectionError("disconnected and the reconnect buffer is full")
+
+    def _check_offline(self, adding: int) -> None:
+        """Disconnected: refuse ``adding`` more bytes if closed or over the buffer's bound."""
+        if self.closed:
+            raise ConnectionClosedError("the connection is closed")
+        if self.size + adding > self.limit:
+            raise ReconnectBufferFullError(
+                f"disconnected, and {adding} more bytes would take the reconnect buffer "
+                f"({self.size} bytes waiting) over reconnect_buffer_size={self.limit}; "
+                "nothing was queued"
+            )
 
     def enqueue(self, data: bytes) -> None:
         """Queue a frame; it leaves with the others of this loop turn."""
@@ -122,10 +132,10 @@ class Writer:
         Raises :class:`MaxPayloadError` or :class:`BadSubjectError` (control line too
         long) with nothing queued.
         """
-        if self.transport is None:
-            self._check_offline()
         size = len(payload)
         head = self.head(subject, reply, size, headers)
+        if self.transport is None:
+            self._check_offline(len(head) + size + 2)
         if size < _LARGE:
             frame = head + payload + CRLF
             self.buf.append(frame)
@@ -174,7 +184,7 @@ class Writer:
     def publish_many(self, messages: Iterable[tuple[str, bytes, str | None]]) -> int:
         """Queue ``(subject, payload, reply)`` messages, all or none; returns how many."""
         if self.transport is None:
-            self._check_offline()
+            self._check_offline(0)
         max_payload = self.max_payload
         max_line = self._pub_line
         parts: list[bytes] = []
@@ -193,6 +203,8 @@ class Writer:
             append(CRLF)
         count = len(parts) // 3
         if count:
+            if self.transport is None:
+                self._check_offline(sum(map(len, parts)))
             self.buf += parts
             self.size += sum(map(len, parts))
             self.msgs_out += count
@@ -296,6 +308,40 @@ class Writer:
         for w in waiters:
             if not w.done():
                 w.set_exception(closed)
+
+    def unsent_replies(self, prefix: str) -> set[str]:
+        """The reply tokens (after ``prefix``) of the requests still in the buffer.
+
+        Read when a socket is lost, never on the hot path: those requests never left the
+        client, so they can go out on the next socket instead of failing. The buffer is
+        walked frame by frame (PUB and HPUB lines give their sizes), so a payload that
+        happens to hold the prefix is never mistaken for a reply subject.
+        """
+        data = b"".join(self.buf)
+        marker = prefix.encode()
+        cut = len(marker)
+        tokens: set[str] = set()
+        pos = 0
+        end = len(data)
+        while pos < end:
+            eol = data.find(CRLF, pos)
+            if eol < 0:
+                break
+            args = data[pos:eol].split()
+            pos = eol + 2
+            if not args:
+                continue
+            op = args[0]
+            if op == b"PUB":
+                reply = args[2] if len(args) == 4 else None
+            elif op == b"HPUB":
+                reply = args[2] if len(args) == 5 else None
+            else:
+                continue  # SUB, UNSUB, PING: no payload follows
+            pos += int(args[-1]) + 2
+            if reply is not None and reply.startswith(marker):
+                tokens.add(reply[cut:].decode())
+        return tokens
 
     # -- writes from other threads -------------------------------------------------------------
 

@@ -1265,6 +1265,9 @@ def connect(
     nkeys_seed_file: str | os.PathLike[str] | None = _DEFAULT,
     user_credentials: str | os.PathLike[str] | None = _DEFAULT,
     tls: ssl.SSLContext | bool = _DEFAULT,
+    tls_ca_file: str | os.PathLike[str] | None = _DEFAULT,
+    tls_cert_file: str | os.PathLike[str] | None = _DEFAULT,
+    tls_key_file: str | os.PathLike[str] | None = _DEFAULT,
     tls_hostname: str | None = _DEFAULT,
     tls_handshake_first: bool = _DEFAULT,
     connect_timeout: float = _DEFAULT,
@@ -1286,6 +1289,7 @@ def connect(
     disconnected_cb: EventCallback | None = _DEFAULT,
     reconnected_cb: EventCallback | None = _DEFAULT,
     closed_cb: EventCallback | None = _DEFAULT,
+    lame_duck_cb: EventCallback | None = _DEFAULT,
     dialer: Dialer | None = _DEFAULT,
 ) -> Connection:
     """Connect to NATS and return the :class:`Connection`.
@@ -1312,6 +1316,9 @@ def connect(
                 nkeys_seed_file=nkeys_seed_file,
                 user_credentials=user_credentials,
                 tls=tls,
+                tls_ca_file=tls_ca_file,
+                tls_cert_file=tls_cert_file,
+                tls_key_file=tls_key_file,
                 tls_hostname=tls_hostname,
                 tls_handshake_first=tls_handshake_first,
                 connect_timeout=connect_timeout,
@@ -1333,6 +1340,7 @@ def connect(
                 disconnected_cb=disconnected_cb,
                 reconnected_cb=reconnected_cb,
                 closed_cb=closed_cb,
+                lame_duck_cb=lame_duck_cb,
                 dialer=dialer,
             )
         )
