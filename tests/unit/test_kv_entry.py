@@ -4,7 +4,6 @@ nanoseconds that read back as UTC datetimes."""
 from __future__ import annotations
 
 import pickle
-import timeit
 from datetime import datetime, timezone
 
 from natskv import KVEntry, KVOperation
@@ -45,11 +44,3 @@ def test_entry_fields_repr_eq() -> None:
     assert marker.raw == b""
     assert repr(marker).endswith("operation=DEL, value=None)")
     assert str(KVOperation.PURGE) == "PURGE"
-
-
-def test_entry_construction_is_fast() -> None:
-    def make() -> None:
-        KVEntry("b", "k", b"v", 3, CREATED, 0, KVOperation.PUT, b"v")
-
-    best = min(timeit.repeat(make, number=10_000, repeat=5)) / 10_000
-    assert best < 1e-6, f"KVEntry construction took {best * 1e9:.0f} ns"
