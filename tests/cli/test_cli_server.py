@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import Result
 from tests.cli.helpers import runner
 
 from natskv.cli import cli
-from natskv.server import background_status
+from natskv.server import background_status, free_port
 
 _RUNNING = re.compile(
     r"nats-server running at (nats://127\.0\.0\.1:\d+) \(pid (\d+), data (.+)\)\n", re.ASCII
@@ -109,3 +110,31 @@ def test_server_url_starts_the_server_and_prints_its_url(natskv_home: Path) -> N
     # the same server the next time, and the kv verbs use it
     assert natskv("server", "url").stdout == result.stdout
     assert natskv("-s", status.url, "ls", "-n").exit_code == 0
+
+
+def test_server_start_on_a_port_of_ones_choice(natskv_home: Path) -> None:
+    port = free_port()
+    result = natskv("server", "start", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    assert f"nats-server running at nats://127.0.0.1:{port} " in result.stdout
+    assert natskv("server", "url").stdout == f"nats://127.0.0.1:{port}\n"
+    # the same port again is the same server; another one is refused while it runs
+    assert natskv("server", "start", "--port", str(port)).exit_code == 0
+    other = natskv("server", "start", "--port", str(free_port()))
+    assert other.exit_code == 1
+    assert f"runs on port {port}" in other.stderr
+    natskv("server", "stop")
+    # the port is kept for the next start without --port
+    assert natskv("server", "url").stdout == f"nats://127.0.0.1:{port}\n"
+    natskv("server", "stop")
+
+
+def test_server_start_on_a_port_in_use_fails_clearly(natskv_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = natskv("server", "start", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert background_status() is None or not background_status().running  # type: ignore[union-attr]

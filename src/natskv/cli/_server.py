@@ -3,7 +3,8 @@
 Commands without ``--server`` and ``NATS_URL`` start this server on first use; these
 commands manage it explicitly. Its data lives in the natskv home directory
 (``$NATSKV_HOME``, else the platform's user data directory). It keeps its port from one
-start to the next while the port is free, and ``natskv server url`` prints its URL for
+start to the next while the port is free (``natskv server start --port N`` picks one), and
+``natskv server url`` prints its URL for
 other tools: ``nats --server "$(natskv server url)" kv ls``.
 """
 
@@ -14,6 +15,7 @@ import click
 from natskv.cli._main import fail, out
 from natskv.server import (
     BackgroundStatus,
+    ServerStartError,
     background_status,
     ensure_background_server,
     natskv_home,
@@ -35,9 +37,18 @@ def server_group() -> None:
 
 
 @server_group.command("start")
-def start_cmd() -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Client port to listen on (kept for later starts); default: the last one, if free.",
+)
+def start_cmd(port: int | None) -> None:
     """Start the background server (or report the one already running)."""
-    url = ensure_background_server()
+    try:
+        url = ensure_background_server(port=port)
+    except ServerStartError as exc:
+        fail(str(exc).splitlines()[0])
     status = background_status()
     if status is None:  # pragma: no cover - ensure_background_server wrote the state
         fail(f"nats-server started at {url}, but its state file in {natskv_home()} is missing")

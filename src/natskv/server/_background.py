@@ -245,21 +245,31 @@ def ensure_background_server(
     home: str | os.PathLike[str] | None = None,
     binary: str | None = None,
     startup_timeout: float = 15.0,
+    port: int | None = None,
 ) -> str:
     """Return the URL of the background server, starting it first if it is not running.
 
     The server is detached (it outlives this process), durable, listens on 127.0.0.1 and
-    keeps its data in ``<home>/data``. A previously recorded port is reused when free.
+    keeps its data in ``<home>/data``. ``port`` asks for a client port (and is kept for
+    later starts); without it, a previously recorded port is reused when free.
 
     Raises:
         ServerNotFoundError: no nats-server executable was found.
-        ServerStartError: the server did not start.
+        ServerStartError: the server did not start, ``port`` is taken, or the server
+            already runs on another port (stop it first).
     """
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"port must be between 1 and 65535, got {port}")
     home_dir = _home(home)
     with _locked(home_dir):
         state = _read_state(home_dir)
         if state is not None:
             if _healthy(state, home_dir):
+                if port is not None and int(state["port"]) != port:
+                    raise ServerStartError(
+                        f"the background server runs on port {state['port']}, not {port}: "
+                        "stop it first (natskv server stop)"
+                    )
                 return str(state["url"])
             pid = int(state["pid"])
             if _is_our_server(state, home_dir):
@@ -275,7 +285,9 @@ def ensure_background_server(
                 except ServerStartError:
                     stop_process(pid, timeout=5.0)
             _remove_state(home_dir)
-        return _start(home_dir, state or {}, binary=binary, startup_timeout=startup_timeout)
+        return _start(
+            home_dir, state or {}, binary=binary, startup_timeout=startup_timeout, port=port
+        )
 
 
 def _state_config(state: Mapping[str, Any], home: Path) -> ServerConfig:
@@ -288,7 +300,12 @@ def _state_config(state: Mapping[str, Any], home: Path) -> ServerConfig:
 
 
 def _start(
-    home: Path, previous: Mapping[str, Any], *, binary: str | None, startup_timeout: float
+    home: Path,
+    previous: Mapping[str, Any],
+    *,
+    binary: str | None,
+    startup_timeout: float,
+    port: int | None = None,
 ) -> str:
     exe = find_server_binary(binary)
     store_dir = home / _DATA_NAME
@@ -296,11 +313,17 @@ def _start(
     last_port, last_monitor_port = _previous_ports(home, previous)
 
     def next_config(failure: str) -> ServerConfig:
-        # After a port race, forget the recorded ports and choose fresh ones.
-        port = _choose_port(None if failure else last_port)
+        # After a port race, forget the recorded ports and choose fresh ones; a port that
+        # was asked for is kept, and a race for it is the caller's error.
+        if port is not None:
+            if failure:
+                raise ServerStartError(f"port {port} on 127.0.0.1 is already in use", failure)
+            client_port = port
+        else:
+            client_port = _choose_port(None if failure else last_port)
         return ServerConfig(
-            port=port,
-            http_port=_choose_port(None if failure else last_monitor_port, avoid=port),
+            port=client_port,
+            http_port=_choose_port(None if failure else last_monitor_port, avoid=client_port),
             store_dir=store_dir,
             durable=True,
         )
