@@ -142,6 +142,22 @@ def test_a_conflict_without_a_revision_when_the_key_was_at_expected_is_caught() 
     assert check(history).linearizable is False
 
 
+def test_a_refusal_without_a_revision_then_a_stale_read_is_caught_only_when_strict() -> None:
+    # what a clustered server does (nats-server #7281): c1's update is refused because
+    # c2's is in flight, and c1's read, after the refusal, still sees the old revision
+    history = [
+        create(0, 1, b"a", ok=True, revision=18),
+        update(2, 10, b"c2", 18, ok=True, revision=22),
+        Op("update", 3, 4, value=b"c1", expected=18, ok=False, client=1),
+        Op("read", 5, 6, value=b"a", ok=True, revision=18, client=1),
+    ]
+    assert check(history).linearizable is False
+    assert check(history, spurious_conflicts=True).linearizable is True
+    # the weaker model still catches a second success from the same revision
+    lost_update = [*history, update(7, 8, b"c3", 18, ok=True, revision=30)]
+    assert check(lost_update, spurious_conflicts=True).linearizable is False
+
+
 def test_revisions_that_go_backwards_are_caught() -> None:
     history = [put(0, 1, b"a", revision=5), put(2, 3, b"b", revision=3)]
     assert check(history).linearizable is False
