@@ -3,10 +3,16 @@
 Every scenario kills nodes, so each gets servers of its own (function scope), never the
 session's shared ``nats_server`` or ``nats_cluster``. The summary lines go to pytest's
 terminal summary, so CI's log shows them without ``-s``.
+
+The scenarios (marked ``chaos``) take a minute or more, so they run only with
+``NATSKV_CHAOS=1``: CI's chaos step sets it (``.ci/run``); by hand, add
+``NATSKV_CHAOS_ROUNDS`` (faults per scenario) and ``NATSKV_CHAOS_INTERVAL`` (seconds of
+traffic between them) for a longer run. The checker's and the audit's own tests always run.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +22,22 @@ import natskv
 from natskv.server import EmbeddedCluster, EmbeddedServer
 
 OP_TIMEOUT = 5.0
+CHAOS_ENV = "NATSKV_CHAOS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"chaos: a fault-injection scenario, run only with {CHAOS_ENV}=1"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get(CHAOS_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"a chaos scenario: set {CHAOS_ENV}=1 to run it")
+    for item in items:
+        if item.get_closest_marker("chaos"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import natskv
 from natskv.server import EmbeddedCluster
 
 
+@pytest.mark.chaos
 async def test_sigkill_of_the_stream_leader_and_the_clients_server_loses_nothing(
     chaos_cluster: EmbeddedCluster, budget: Budget, request: pytest.FixtureRequest
 ) -> None:

@@ -12,6 +12,7 @@ import natskv
 from natskv.server import EmbeddedServer
 
 
+@pytest.mark.chaos
 async def test_sigkill_and_restart_of_the_only_server_loses_nothing(
     chaos_server: EmbeddedServer, budget: Budget, request: pytest.FixtureRequest
 ) -> None:
