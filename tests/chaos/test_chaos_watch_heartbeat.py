@@ -40,11 +40,17 @@ async def _consumers_settle(
 
 
 async def _watch_from_another_node(
-    work: Workload, js: natskv.JetStream, stream: str, cluster: EmbeddedCluster, avoid: set[str]
+    work: Workload,
+    js: natskv.JetStream,
+    stream: str,
+    cluster: EmbeddedCluster,
+    *,
+    client_name: str,
+    leader: str,
 ) -> EmbeddedServer:
-    """(Re)start the watcher until its consumer runs on a node not in ``avoid`` (best
-    effort for all but the client's own node, which is avoided first)."""
-    client_name = next(iter(avoid))
+    """(Re)start the watcher until its consumer runs on neither the client's node nor the
+    stream leader; settle for any node but the client's after a few tries."""
+    avoid = {client_name, leader}
     fallback = None
     for _ in range(12):
         await work.start_watcher()
@@ -85,7 +91,7 @@ async def test_a_watcher_recovers_by_heartbeat_when_its_consumers_server_dies(
         summary = Summary("3-node cluster, SIGKILL of the watcher's consumer's node")
         work = Workload(store, summary, op_timeout=OP_TIMEOUT)
         holder = await _watch_from_another_node(
-            work, js, store.stream, chaos_cluster, {home_name, leader}
+            work, js, store.stream, chaos_cluster, client_name=home_name, leader=leader
         )
         await work.start()
         for _ in range(rounds):
