@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import sysconfig
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,10 +18,19 @@ __all__ = ["BINARY_ENV", "binary_candidates", "find_server_binary"]
 BINARY_ENV = "NATS_SERVER_BIN"
 
 _EXE_NAME = "nats-server.exe" if sys.platform == "win32" else "nats-server"
+# sysconfig fills its configuration on first use without a lock: a lookup racing the
+# first one (a cluster starts its nodes in parallel threads) sees it half filled and
+# fails with AttributeError: 'userbase'.
+_SYSCONFIG_LOCK = threading.Lock()
 
 
 def _scripts_dirs() -> list[Path]:
     """The current interpreter's scripts directory, then the user-scheme one."""
+    with _SYSCONFIG_LOCK:
+        return _read_scripts_dirs()
+
+
+def _read_scripts_dirs() -> list[Path]:
     dirs: list[Path] = []
     scripts = sysconfig.get_path("scripts")
     if scripts:

@@ -69,8 +69,9 @@ class EmbeddedCluster:
         self._startup_timeout = startup_timeout
         cluster_ports = [free_port(host) for _ in range(size)]
         self._nodes: list[EmbeddedServer] = []
+        self._names = [f"{name}-{i + 1}" for i in range(size)]
         for i, port in enumerate(cluster_ports):
-            node_name = f"{name}-{i + 1}"
+            node_name = self._names[i]
             routes = ", ".join(
                 quote(f"nats-route://{host}:{p}") for j, p in enumerate(cluster_ports) if j != i
             )
@@ -96,6 +97,18 @@ class EmbeddedCluster:
     def nodes(self) -> list[EmbeddedServer]:
         """The nodes, in order; each can be stopped, restarted or killed on its own."""
         return list(self._nodes)
+
+    @property
+    def node_names(self) -> list[str]:
+        """Each node's ``server_name`` (``<name>-1`` ...), in the order of :attr:`nodes`."""
+        return list(self._names)
+
+    def node(self, server_name: str) -> EmbeddedServer:
+        """The node with this ``server_name`` (as JetStream reports a stream's leader)."""
+        try:
+            return self._nodes[self._names.index(server_name)]
+        except ValueError:
+            raise KeyError(f"no node named {server_name!r} in cluster {self.name!r}") from None
 
     @property
     def urls(self) -> list[str]:

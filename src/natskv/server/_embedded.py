@@ -215,6 +215,21 @@ class EmbeddedServer:
             self._launch(keep_port=True)
             return self
 
+    def kill(self) -> None:
+        """Crash the server: SIGKILL, no shutdown and no hand-over (for failure tests).
+
+        Its data directory is kept, with whatever reached the files before the signal, so
+        :meth:`restart` brings it back on the same port with the data it recovers
+        (:meth:`start` does too, on a new port only if that one was taken by then).
+        A no-op when it is not running.
+        """
+        with self._lock:
+            proc = self._state.proc
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            self._state.proc = None
+
     async def astart(self) -> EmbeddedServer:
         """:meth:`start` in a worker thread."""
         return await asyncio.to_thread(self.start)
@@ -226,6 +241,10 @@ class EmbeddedServer:
     async def arestart(self, timeout: float = 10.0) -> EmbeddedServer:
         """:meth:`restart` in a worker thread."""
         return await asyncio.to_thread(self.restart, timeout)
+
+    async def akill(self) -> None:
+        """:meth:`kill` in a worker thread."""
+        await asyncio.to_thread(self.kill)
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()
