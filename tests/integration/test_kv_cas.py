@@ -14,6 +14,7 @@ from tests.integration.helpers import RequestSpy
 
 import natskv
 from natskv import KVConfig, KVResult, KVStore, Msg
+from natskv.kv._replies import ack_revision
 
 
 @dataclass
@@ -201,17 +202,17 @@ async def test_10071_is_a_wrong_revision_with_the_actual_revision(
 async def test_10164_is_a_wrong_revision_too(store: natskv.KVStore) -> None:
     """10164 (needs a replicated stream) maps like 10071; parsed or None."""
     with pytest.raises(natskv.WrongRevisionError) as info:
-        store._ack(_pub_ack_error(10164, "wrong last sequence: 41"), "k", 7)
+        ack_revision(_pub_ack_error(10164, "wrong last sequence: 41"), store.bucket, "k", 7)
     assert (info.value.expected, info.value.actual) == (7, 41)
     with pytest.raises(natskv.WrongRevisionError) as info:
-        store._ack(_pub_ack_error(10164, "wrong last sequence"), "k", 7)
+        ack_revision(_pub_ack_error(10164, "wrong last sequence"), store.bucket, "k", 7)
     assert (info.value.expected, info.value.actual) == (7, None)
     with pytest.raises(natskv.WrongRevisionError) as info:
-        store._ack(_pub_ack_error(10071, "wrong last sequence: 12"), "k", 3)
+        ack_revision(_pub_ack_error(10071, "wrong last sequence: 12"), store.bucket, "k", 3)
     assert (info.value.expected, info.value.actual) == (3, 12)
     # any other error stays an APIError
     with pytest.raises(natskv.APIError) as other:
-        store._ack(_pub_ack_error(10077, "maximum bytes exceeded"), "k", None)
+        ack_revision(_pub_ack_error(10077, "maximum bytes exceeded"), store.bucket, "k", None)
     assert not isinstance(other.value, natskv.KeyValueError)
 
 

@@ -6,6 +6,9 @@
 ``Nats-UpTo-Sequence`` of the first one, so the result is one consistent point in time.
 Servers without batch Direct Get (API level 0) get pipelined single gets instead; a
 wildcard matching more than 1024 keys falls back to a consumer scan.
+
+Both are built from the JetStream context, the bucket's frozen description and a decode
+function (``None``: the stored bytes), never from the store.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import asyncio
 from collections.abc import Iterable
 from contextlib import aclosing
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from natskv.client import Msg
 from natskv.errors import APIError, KeyNotFoundError, NoRespondersError
+from natskv.jetstream import JetStream
+from natskv.kv._bucket import Bucket, Decoder
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._errors import recover_no_responders, translate
 from natskv.kv._mapping import (
@@ -26,9 +31,8 @@ from natskv.kv._mapping import (
     validate_key_filter,
     validate_revision,
 )
-
-if TYPE_CHECKING:
-    from natskv.kv._store import KVStore
+from natskv.kv._replies import entry_from_msg, read_latest
+from natskv.kv._scan import iterate_entries
 
 __all__ = ["get_many", "purge_deletes"]
 
@@ -61,15 +65,14 @@ def _chunks(subjects: list[str], max_payload: int) -> list[list[str]]:
 
 
 async def _multi_last(
-    store: KVStore, subjects: list[str], up_to: int | None, out: list[Msg]
+    js: JetStream, stream: str, subjects: list[str], up_to: int | None, out: list[Msg]
 ) -> int | None:
     """Fetch the latest message of each subject; returns the point-in-time sequence."""
-    js = store.js
     req: dict[str, Any] = {"multi_last": subjects, "batch": MULTI_LAST_LIMIT}
     if up_to is not None:
         req["up_to_seq"] = up_to
     while True:
-        end = await js.direct_get_batch(store.stream, req, on_message=out.append)
+        end = await js.direct_get_batch(stream, req, on_message=out.append)
         if end.status == 404:
             return up_to
         headers = end.headers
@@ -86,20 +89,24 @@ async def _multi_last(
 
 
 async def get_many(
-    store: KVStore,
+    js: JetStream,
+    bucket: Bucket,
     keys: Iterable[str] | str,
-    type_: Any,
+    decode: Decoder | None,
     *,
     up_to_revision: int | None,
     include_deleted: bool,
+    timeout: float,
 ) -> dict[str, KVEntry[Any]]:
+    """See :meth:`KVStore.get_many`; ``timeout`` bounds the retries after no responders
+    (and the single gets of the fallback)."""
     if up_to_revision is not None:
         up_to_revision = validate_revision(up_to_revision)
     items = [keys] if isinstance(keys, str) else list(keys)
     subjects: list[str] = []
     wildcards: list[str] = []
-    prefix = store._read_prefix
-    limit = store.max_key_length
+    prefix = bucket.read_prefix
+    limit = bucket.max_key
     for item in items:
         if isinstance(item, str) and _is_filter(item):
             subjects.append(prefix + validate_key_filter(item, limit))
@@ -109,35 +116,37 @@ async def get_many(
     result: dict[str, KVEntry[Any]] = {}
     if not subjects:
         return result
-    if await store.js.api_level() < 1 or not store._allow_direct:
-        return await _get_one_by_one(store, items, type_, up_to_revision, include_deleted)
+    if await js.api_level() < 1 or not bucket.allow_direct:
+        return await _get_one_by_one(
+            js, bucket, items, decode, up_to_revision, include_deleted, timeout
+        )
 
-    chunks = _chunks(subjects, store.js.nc.max_payload)
+    chunks = _chunks(subjects, js.nc.max_payload)
+    stream = bucket.stream
 
     async def fetch(timeout: float = 0.0) -> list[Msg]:
         msgs: list[Msg] = []
         up_to = up_to_revision
         for chunk in chunks:
-            up_to = await _multi_last(store, chunk, up_to, msgs)
+            up_to = await _multi_last(js, stream, chunk, up_to, msgs)
         return msgs
 
+    name = bucket.name
     try:
         try:
             msgs = await fetch()
         except NoRespondersError as exc:
-            msgs = await recover_no_responders(
-                store.js, store.bucket, fetch, cause=exc, timeout=store.js.timeout
-            )
+            msgs = await recover_no_responders(js, name, fetch, cause=exc, timeout=timeout)
     except APIError as exc:
         if exc.code != _TOO_MANY or not wildcards:
             raise
         # A wildcard matched more than 1024 keys: scan with a consumer instead.
-        return await _scan(store, items, type_, include_deleted, up_to_revision)
-    plen = store._read_prefix_len
+        return await _scan(js, bucket, items, decode, include_deleted, up_to_revision)
+    plen = bucket.read_prefix_len
     for msg in msgs:
         subject = msg.headers.get(NATS_SUBJECT, "")
         key = subject[plen:]
-        entry = store._entry(msg, key, type_, True)
+        entry = entry_from_msg(msg, name, key, decode)
         if include_deleted or entry.operation is KVOperation.PUT:
             result[key] = entry
         else:
@@ -146,18 +155,20 @@ async def get_many(
 
 
 async def _get_one_by_one(
-    store: KVStore,
+    js: JetStream,
+    bucket: Bucket,
     items: list[str],
-    type_: Any,
+    decode: Decoder | None,
     up_to_revision: int | None,
     include_deleted: bool,
+    timeout: float,
 ) -> dict[str, KVEntry[Any]]:
     if any(_is_filter(k) for k in items) or up_to_revision is not None:
-        return await _scan(store, items, type_, include_deleted, up_to_revision)
+        return await _scan(js, bucket, items, decode, include_deleted, up_to_revision)
 
     async def one(key: str) -> KVEntry[Any] | None:
         try:
-            return await store._latest(key, type_)
+            return await read_latest(js, bucket, key, decode, timeout=timeout)
         except KeyNotFoundError:
             return None
 
@@ -170,26 +181,19 @@ async def _get_one_by_one(
 
 
 async def _scan(
-    store: KVStore,
+    js: JetStream,
+    bucket: Bucket,
     items: list[str],
-    type_: Any,
+    decode: Decoder | None,
     include_deleted: bool,
     up_to_revision: int | None,
 ) -> dict[str, KVEntry[Any]]:
     """The latest entry per key from a consumer; with ``up_to_revision``, the latest one
     at or before it (reading every kept revision, in stream order)."""
-    from natskv.kv._scan import iterate_entries, value_decoder
-
     policy = "last_per_subject" if up_to_revision is None else "all"
     result: dict[str, KVEntry[Any]] = {}
-    scan = iterate_entries(
-        store.js,
-        store._bucket,
-        items,
-        value_decoder(store.codecs, type_, store.bucket),
-        deliver_policy=policy,
-    )
-    with translate(store.bucket):
+    scan = iterate_entries(js, bucket, items, decode, deliver_policy=policy)
+    with translate(bucket.name):
         async with aclosing(scan) as entries:
             async for entry in entries:
                 if up_to_revision is not None and entry.revision > up_to_revision:
@@ -201,22 +205,20 @@ async def _scan(
     return result
 
 
-async def purge_deletes(store: KVStore, older_than: timedelta | None) -> int:
+async def purge_deletes(js: JetStream, bucket: Bucket, older_than: timedelta | None) -> int:
     """Remove the history of keys whose latest entry is a delete/purge marker.
 
     Markers older than ``older_than`` go too; newer ones are kept so that watchers still
     see the delete (a negative ``older_than`` removes every marker). Returns how many keys
     were purged.
     """
-    from natskv.kv._scan import iterate_entries
-
     threshold = older_than if older_than is not None else timedelta(minutes=30)
     now = datetime.now(timezone.utc)
     markers: list[KVEntry[Any]] = []
     scan = iterate_entries(
-        store.js, store._bucket, (">",), None, deliver_policy="last_per_subject", headers_only=True
+        js, bucket, (">",), None, deliver_policy="last_per_subject", headers_only=True
     )
-    with translate(store.bucket):
+    with translate(bucket.name):
         async with aclosing(scan) as entries:
             async for entry in entries:
                 if entry.operation is not KVOperation.PUT:
@@ -228,7 +230,7 @@ async def purge_deletes(store: KVStore, older_than: timedelta | None) -> int:
             upto = entry.revision + 1
             if threshold > timedelta(0) and now - entry.created < threshold:
                 upto = entry.revision  # keep the recent marker: watchers still see the delete
-            subject = store._read_prefix + entry.key
-            await store.js.purge_stream(store.stream, subject=subject, seq=upto)
+            subject = bucket.read_prefix + entry.key
+            await js.purge_stream(bucket.stream, subject=subject, seq=upto)
             count += 1
     return count

@@ -3,44 +3,51 @@
 One reply handler serves the whole batch, with no future or deadline per put: the acks
 are filed by index straight from the connection's reader, the caller wakes once per
 refill of half the window (so the server never idles), and the acks that came are
-decoded together (:meth:`JetStream.pub_acks`).
+decoded together (:meth:`JetStream.pub_acks`). It is built from the JetStream context, the
+bucket's description and the payloads the store has validated and encoded, never from the
+store.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import cast
 
 from natskv.client import Msg
 from natskv.errors import ConnectionClosedError, NoRespondersError, TimeoutError
 from natskv.jetstream import JetStream
-from natskv.kv._mapping import validate_key
-
-if TYPE_CHECKING:
-    from natskv.kv._store import KVStore
+from natskv.kv._bucket import Bucket
+from natskv.kv._replies import ack_revision, retry_request
 
 __all__ = ["put_many"]
 
 _NO_RESPONDERS = b"NATS/1.0 503"
 
 
-async def put_many(store: KVStore, items: Iterable[tuple[str, Any]], window: int) -> list[int]:
-    """See :meth:`KVStore.put_many`."""
+async def put_many(
+    js: JetStream,
+    bucket: Bucket,
+    keys: list[str],
+    payloads: list[bytes],
+    *,
+    window: int,
+    timeout: float,
+) -> list[int]:
+    """Put ``payloads[i]`` (already encoded) under the validated ``keys[i]`` of ``bucket``,
+    up to ``window`` in flight; returns the revisions in order (see :meth:`KVStore.put_many`).
+
+    ``timeout`` bounds the wait for the next acknowledgement, and the retries of a put that
+    met no responders.
+    """
     if window < 1:
         raise ValueError("window must be at least 1")
-    keys: list[str] = []
-    payloads: list[bytes] = []
-    for key, value in items:
-        validate_key(key, store.max_key_length)
-        keys.append(key)
-        payloads.append(store._encode(value))
     results: list[int] = []
     n = len(keys)
     if not n:
         return results
-    nc = store._nc
-    prefix = store._write_prefix
+    name = bucket.name
+    nc = js.nc
+    prefix = bucket.write_prefix
     subjects = [prefix + key for key in keys]
     acks = _AckWindow(n)
     reply_prefix, close = nc.lowlevel.open_reply_stream(
@@ -60,7 +67,7 @@ async def put_many(store: KVStore, items: Iterable[tuple[str, Any]], window: int
                     checked=True,
                 )
                 sent = limit
-            await acks.wait(n if sent == n else sent - refill + 1, store._timeout, store, done)
+            await acks.wait(n if sent == n else sent - refill + 1, timeout, name, done)
             try:
                 end = got.index(None, done)
             except ValueError:
@@ -75,10 +82,17 @@ async def put_many(store: KVStore, items: Iterable[tuple[str, Any]], window: int
                     reply: Msg | bytes = data
                     if not data and i in acks.no_responders:
                         # stored nowhere: retried alone (or the bucket is gone)
-                        reply = await store._recover(
-                            NoRespondersError(subjects[i]), subjects[i], payloads[i], None
+                        subject = subjects[i]
+                        reply = await retry_request(
+                            js,
+                            name,
+                            NoRespondersError(subject),
+                            subject,
+                            payloads[i],
+                            None,
+                            timeout,
                         )
-                    results.append(store._ack(reply, keys[i], None))
+                    results.append(ack_revision(reply, name, keys[i], None))
             done = end
     finally:
         close()
@@ -127,7 +141,7 @@ class _AckWindow:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def wait(self, want: int, timeout: float, store: KVStore, oldest: int) -> None:
+    async def wait(self, want: int, timeout: float, bucket: str, oldest: int) -> None:
         """Wait until ``want`` acks in all have come (at most ``timeout`` without one)."""
         while self.received < want:
             if self.closed is not None:
@@ -148,7 +162,7 @@ class _AckWindow:
             if self.received == before:  # expired with no progress at all
                 missing = next(i for i, a in enumerate(self.acks) if a is None and i >= oldest)
                 raise TimeoutError(
-                    f"no acknowledgement for a put to {store.bucket!r} within {timeout:g}s "
+                    f"no acknowledgement for a put to {bucket!r} within {timeout:g}s "
                     f"(put number {missing} of the batch)"
                 )
 

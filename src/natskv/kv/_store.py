@@ -27,11 +27,14 @@ from natskv.errors import (
     WrongRevisionError,
 )
 from natskv.jetstream import JetStream
+from natskv.kv._bulk import get_many, purge_deletes
 from natskv.kv._codecs import Codec, CodecRegistry
 from natskv.kv._entry import KVEntry
 from natskv.kv._errors import translate
-from natskv.kv._mapping import validate_revision
+from natskv.kv._mapping import validate_key, validate_revision
+from natskv.kv._put_many import put_many
 from natskv.kv._result import KVResult
+from natskv.kv._scan import value_decoder
 from natskv.kv._status import KVStatus
 from natskv.kv._store_reads import KVStoreReads
 from natskv.kv._store_writes import KVStoreWrites
@@ -83,9 +86,19 @@ class KVStore(KVStoreWrites, KVStoreReads):
         revisions come in the order of ``items``; the first failed put (in that order)
         raises its error, and puts sent after it may have been stored.
         """
-        from natskv.kv._put_many import put_many
-
-        return await put_many(self, items, window)
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        limit = self._max_key
+        encode = self._encode
+        keys: list[str] = []
+        payloads: list[bytes] = []
+        for key, value in items:
+            validate_key(key, limit)
+            keys.append(key)
+            payloads.append(encode(value))
+        return await put_many(
+            self._js, self._bucket, keys, payloads, window=window, timeout=self._timeout
+        )
 
     @overload
     async def get_many(
@@ -121,11 +134,14 @@ class KVStore(KVStoreWrites, KVStoreReads):
         pinned to the same stream position (or to ``up_to_revision``: the bucket as it
         was then). Missing and deleted keys are left out unless ``include_deleted``.
         """
-        from natskv.kv._bulk import get_many
-
-        store = self if codec is None else self.with_codecs(codec)
         return await get_many(
-            store, keys, type, up_to_revision=up_to_revision, include_deleted=include_deleted
+            self._js,
+            self._bucket,
+            keys,
+            value_decoder(self._codecs, type, self.bucket, codec),
+            up_to_revision=up_to_revision,
+            include_deleted=include_deleted,
+            timeout=self._timeout,
         )
 
     async def purge_deletes(self, older_than: timedelta | None = timedelta(minutes=30)) -> int:
@@ -134,9 +150,7 @@ class KVStore(KVStoreWrites, KVStoreReads):
         Only keys whose latest entry is a delete or purge marker are touched; a key
         written again after the scan keeps its value. Returns the number of keys purged.
         """
-        from natskv.kv._bulk import purge_deletes
-
-        return await purge_deletes(self, older_than)
+        return await purge_deletes(self._js, self._bucket, older_than)
 
     # ------------------------------------------------------------------ compare-and-set helpers
 

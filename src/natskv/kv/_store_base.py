@@ -1,5 +1,6 @@
 """What every part of :class:`KVStore` stands on: the bucket it was opened on, the encoding of
-values, acknowledged writes, and one read message made into an entry.
+values, acknowledged writes, and the reads of one key (replies become entries and revisions
+in ``kv._replies``, pure functions the bulk operations share).
 
 ``KVStore`` is one class for its users, built from parts by job: this base (state and the
 steps the others share), the writes (``_store_writes``), the reads, watchers and scans
@@ -22,7 +23,6 @@ from typing import Any, TypeVar
 
 from natskv.client import Msg
 from natskv.errors import (
-    APIError,
     InvalidBucketNameError,
     KeyNotFoundError,
     MaxPayloadError,
@@ -30,20 +30,19 @@ from natskv.errors import (
     TTLNotSupportedError,
     ValueTooLargeError,
 )
-from natskv.jetstream import JetStream, StoredMessage, check_direct_status
-from natskv.kv._bucket import Bucket
-from natskv.kv._codecs import Codec, CodecRegistry, decode_value
-from natskv.kv._entry import KVEntry, KVOperation
-from natskv.kv._errors import kv_error, recover_no_responders, translate
-from natskv.kv._mapping import (
-    MAX_CONTROL_LINE,
-    NATS_SEQUENCE,
-    NATS_SUBJECT,
-    NATS_TIMESTAMP,
-    format_ttl,
-    max_key_length,
-    operation_from_headers,
-    parse_timestamp,
+from natskv.jetstream import JetStream, check_direct_status
+from natskv.kv._bucket import Bucket, decoder_for
+from natskv.kv._codecs import Codec, CodecRegistry
+from natskv.kv._entry import KVEntry
+from natskv.kv._errors import kv_error, translate
+from natskv.kv._mapping import MAX_CONTROL_LINE, NATS_SUBJECT, format_ttl, max_key_length
+from natskv.kv._replies import (
+    ack_revision,
+    direct_request,
+    entry_from_msg,
+    read_latest,
+    retry_request,
+    stored_entry,
 )
 
 __all__ = ["KVStoreBase"]
@@ -131,29 +130,13 @@ class KVStoreBase:
             msg = await self._recover(exc, subject, data, headers)
         except MaxPayloadError as exc:
             raise kv_error(exc, self.bucket, key) from exc
-        return self._ack(msg, key, expected)
+        return ack_revision(msg, self.bucket, key, expected)
 
     def _recover(
         self, exc: NoRespondersError, subject: str, payload: bytes, headers: dict[str, str] | None
     ) -> Awaitable[Msg]:
-        """The reply of a request that met no responders, retried (see ``kv._errors``)."""
-        request = self._nc.request
-
-        def attempt(timeout: float) -> Awaitable[Msg]:
-            return request(subject, payload, headers=headers, timeout=timeout)
-
-        return recover_no_responders(
-            self._js, self.bucket, attempt, cause=exc, timeout=self._timeout, subject=subject
-        )
-
-    def _ack(self, msg: Msg | bytes, key: str, expected: int | None) -> int:
-        try:
-            return JetStream.pub_ack(msg).seq
-        except APIError as exc:
-            mapped = kv_error(exc, self.bucket, key, expected=expected)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        """The reply of a request that met no responders, retried (see ``kv._replies``)."""
+        return retry_request(self._js, self.bucket, exc, subject, payload, headers, self._timeout)
 
     def _ttl_header(self, ttl: timedelta | float | str) -> str:
         if not self._ttl_enabled:
@@ -162,82 +145,40 @@ class KVStoreBase:
             )
         return format_ttl(ttl)
 
-    # ------------------------------------------------------------------ one message -> one entry
-
-    def _entry(self, msg: Msg, key: str, type_: Any, decode: bool) -> KVEntry[Any]:
-        headers = msg.headers
-        try:
-            revision = int(headers[NATS_SEQUENCE])
-            created = parse_timestamp(headers[NATS_TIMESTAMP])
-        except (KeyError, ValueError) as exc:
-            raise KeyNotFoundError(key, f"malformed reply for key {key!r}: {exc}") from exc
-        op = operation_from_headers(headers)
-        data = msg.data
-        value: Any = None
-        if op is KVOperation.PUT and decode:
-            if type_ is bytes:
-                value = data
-            else:
-                value = decode_value(
-                    self._codecs, data, type_, bucket=self.bucket, key=key, revision=revision
-                )
-        return KVEntry(self.bucket, key, value, revision, created, 0, op, data)
-
-    def _stored_entry(self, sm: StoredMessage, key: str, type_: Any) -> KVEntry[Any]:
-        from natskv.protocol import parse_headers
-
-        headers = parse_headers(sm.hdrs)[2] if sm.hdrs else {}
-        op = operation_from_headers(headers)
-        value: Any = None
-        if op is KVOperation.PUT:
-            value = (
-                sm.data
-                if type_ is bytes
-                else decode_value(
-                    self._codecs, sm.data, type_, bucket=self.bucket, key=key, revision=sm.seq
-                )
-            )
-        return KVEntry(self.bucket, key, value, sm.seq, parse_timestamp(sm.time), 0, op, sm.data)
-
-    def _direct_entry(self, msg: Msg, key: str, type_: Any, decode: bool) -> KVEntry[Any]:
-        if msg.raw_headers is not None and not msg.data and msg.status:
-            with translate(self.bucket, key):
-                check_direct_status(msg)
-        return self._entry(msg, key, type_, decode)
-
-    async def _direct_request(self, subject: str, payload: bytes = b"") -> Msg:
-        """A Direct Get (a request any replica answers), recovered after no responders."""
-        try:
-            return await self._nc.lowlevel.request_future(
-                subject, payload, timeout=self._timeout, checked=True
-            )
-        except NoRespondersError as exc:
-            return await self._recover(exc, subject, payload, None)
+    # ------------------------------------------------------------------ reads of one key
 
     async def _latest(
         self, key: str, type_: Any = bytes, *, decode: bool = True, consistent: bool = False
     ) -> KVEntry[Any]:
-        if consistent or not self._allow_direct:
-            with translate(self.bucket, key):
-                sm = await self._js.get_msg(self.stream, last_by_subj=self._read_prefix + key)
-            return self._stored_entry(sm, key, type_)
-        msg = await self._direct_request(self._direct_prefix + key)
-        return self._direct_entry(msg, key, type_, decode)
+        return await read_latest(
+            self._js,
+            self._bucket,
+            key,
+            None if type_ is bytes else decoder_for(self._codecs, type_, self.bucket),
+            timeout=self._timeout,
+            consistent=consistent,
+            meta_only=not decode,
+        )
 
     async def _at_revision(
         self, key: str, revision: int, type_: Any, consistent: bool
     ) -> KVEntry[Any]:
         subject = self._read_prefix + key
+        decode = None if type_ is bytes else decoder_for(self._codecs, type_, self.bucket)
         with translate(self.bucket, key, revision=revision):
             if consistent or not self._allow_direct:
                 sm = await self._js.get_msg(self.stream, seq=revision)
                 if sm.subject != subject:
                     raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
-                return self._stored_entry(sm, key, type_)
-            msg = await self._direct_request(
-                self._js.direct_subject(self.stream), b'{"seq":%d}' % revision
+                return stored_entry(sm, self.bucket, key, decode)
+            msg = await direct_request(
+                self._js,
+                self.bucket,
+                self._js.direct_subject(self.stream),
+                b'{"seq":%d}' % revision,
+                self._timeout,
             )
             check_direct_status(msg)
         if msg.headers.get(NATS_SUBJECT) != subject:
             raise KeyNotFoundError(key, f"revision {revision} is not of key {key!r}")
-        return self._entry(msg, key, type_, True)
+        return entry_from_msg(msg, self.bucket, key, decode)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, overload
 
 from natskv.client import Msg
 from natskv.errors import KeyDeletedError, KeyNotFoundError, NoRespondersError
+from natskv.kv._bucket import decoder_for
 from natskv.kv._codecs import Codec, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._mapping import (
@@ -25,6 +26,7 @@ from natskv.kv._mapping import (
     validate_revision,
 )
 from natskv.kv._plan import RequestPlan
+from natskv.kv._replies import direct_entry, direct_request
 from natskv.kv._scan import KVScan, iterate_entries, scan_keys, value_decoder
 from natskv.kv._scan import list_keys as _list_keys
 from natskv.kv._store_base import KVStoreBase
@@ -89,7 +91,9 @@ class KVStoreReads(KVStoreBase):
         validate_key(key, self._max_key)
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
-            msg = await self._direct_request(self._direct_prefix + key)
+            msg = await direct_request(
+                self._js, self.bucket, self._direct_prefix + key, b"", self._timeout
+            )
             return self._latest_entry(msg, key, type)
         if revision is not None:
             entry = await self._at_revision(key, validate_revision(revision), type, consistent)
@@ -101,7 +105,8 @@ class KVStoreReads(KVStoreBase):
 
     def _latest_entry(self, msg: Msg, key: str, type_: Any) -> KVEntry[Any]:
         """The reply of a Direct Get of ``key`` as :meth:`get_entry` returns it (pure)."""
-        entry = self._direct_entry(msg, key, type_, True)
+        decode = None if type_ is bytes else decoder_for(self._codecs, type_, self.bucket)
+        entry = direct_entry(msg, self.bucket, key, decode)
         if entry.operation is not KVOperation.PUT:
             raise KeyDeletedError(key, entry.revision, entry.operation)
         return entry
@@ -225,7 +230,8 @@ class KVStoreReads(KVStoreBase):
                 revision=int(revision_text) if revision_text.isdigit() else 0,
             )
         try:
-            entry = self._direct_entry(msg, key, type_, True)
+            decode = None if type_ is bytes else decoder_for(self._codecs, type_, self.bucket)
+            entry = direct_entry(msg, self.bucket, key, decode)
         except KeyNotFoundError:
             if default is _NO_DEFAULT:
                 raise

@@ -36,6 +36,7 @@ from natskv.kv._mapping import (
     validate_revision,
 )
 from natskv.kv._plan import RequestPlan
+from natskv.kv._replies import ack_revision
 from natskv.kv._store_base import KVStoreBase
 
 __all__ = ["KVStoreWrites"]
@@ -71,7 +72,7 @@ class KVStoreWrites(KVStoreBase):
     def _put_revision(self, msg: Msg, key: str) -> int:
         """The revision a put's acknowledgement gives (pure; raises its error)."""
         seq = JetStream.pub_ack_seq(msg.data)
-        return seq if seq > 0 else self._ack(msg, key, None)
+        return seq if seq > 0 else ack_revision(msg, self.bucket, key, None)
 
     def _plan_put(
         self, key: str, value: Any, *, codec: Codec | None = None
@@ -112,7 +113,7 @@ class KVStoreWrites(KVStoreBase):
             msg = await self._nc.lowlevel.await_reply(token, fut, subject)
         except NoRespondersError as exc:
             msg = await self._recover(exc, subject, data, None)
-        return self._ack(msg, key, None)
+        return ack_revision(msg, self.bucket, key, None)
 
     async def create(
         self,
