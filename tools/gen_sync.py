@@ -93,9 +93,6 @@ SPEC = [
 ]
 FUNCTIONS = ["natskv.client._connection:connect"]
 
-# Public attributes assigned from a local value, whose type the source does not write
-ATTR_TYPES = {"prefix": "str", "codecs": "CodecRegistry", "stream": "str"}
-
 ASYNC_TO_SYNC_TYPES = {
     "AsyncIterator": "Iterator",
     "AsyncIterable": "Iterable",
@@ -314,8 +311,6 @@ class Generator:
             if not isinstance(stmt, ast.AnnAssign):
                 # the type of a public attribute must be written down to be mirrored exactly
                 ann = _param_annotation(init, stmt.value)  # type: ignore[union-attr]
-                if ann is None and target.attr in ATTR_TYPES:
-                    ann = ast.parse(ATTR_TYPES[target.attr], mode="eval").body
                 if ann is None:
                     raise TypeError(
                         f"{module.__name__}: annotate the public attribute self.{target.attr}"

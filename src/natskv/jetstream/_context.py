@@ -126,7 +126,7 @@ class JetStream:
             prefix = f"$JS.{domain}.API"
         else:
             prefix = "$JS.API"
-        self.prefix = prefix
+        self.prefix: str = prefix
         self.timeout = timeout
         self._api_level: int | None = None
 

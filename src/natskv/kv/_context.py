@@ -63,7 +63,7 @@ class KVContext:
 
     def __init__(self, js: JetStream, *, codecs: CodecRegistry | None = None) -> None:
         self.js = js
-        self.codecs = codecs or DEFAULT_CODECS
+        self.codecs: CodecRegistry = codecs or DEFAULT_CODECS
 
     def _store(self, bucket: str, info: StreamInfo, codecs: CodecRegistry | None) -> KVStore:
         return KVStore(self.js, bucket, stream_config=info.config, codecs=codecs or self.codecs)

@@ -66,7 +66,7 @@ class KVStoreBase:
         self._js = js
         self._nc = js.nc
         self.bucket = bucket
-        self.stream = f"KV_{bucket}"
+        self.stream: str = f"KV_{bucket}"
         self._codecs = codecs
         self._config = stream_config
         self._bucket = desc = Bucket.from_stream_config(bucket, stream_config, api_prefix=js.prefix)
