@@ -33,6 +33,7 @@ from benchmarks._ops import ALL_OP_IDS, KEYS_BIG
 from benchmarks._report import (
     compute_rows,
     evaluate_targets,
+    format_cpu_table,
     format_header,
     format_table,
     format_targets,
@@ -257,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in suites[loop]:
             print(f"ERROR: {suites[loop]['error']}")
         else:
+            print(format_cpu_table(rows))
+            print()
             print(format_table(rows))
         print()
     big = suite.get("ops", {}).get(KEYS_BIG)
@@ -274,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     for loop, note in notes.items():
         print(f"note: {loop}: {note}")
     print()
-    print("== targets (natskv / nats-py, and natskv / the raw asyncio loop)")
+    print("== targets (client CPU against the raw asyncio loop and nats-py; wall-time ratios)")
     print(format_targets(targets, list(rows_by_loop), sizes))
     print()
 

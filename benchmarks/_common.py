@@ -34,18 +34,19 @@ class Sizes:
     seq: int  # sequential put / get
     pipelined: int  # put_many vs publish_async
     concurrent: int  # 256 concurrent put / get (total ops)
-    listing: int  # keys(), watch initial values, get_many
+    listing: int  # keys(), watch initial values
     watch_live: int  # live updates delivered to a watcher
-    keys_big: int  # keys() of a big bucket (memory)
+    keys_big: int  # keys() and watch initial values of a big bucket (memory)
     large: int  # 1 MiB puts and gets
+    get_many: int  # keys read by one get_many
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(2000, 20_000, 20_000, 10_000, 10_000, 1_000_000, 50)
+        return cls(2000, 20_000, 20_000, 10_000, 10_000, 1_000_000, 50, 100_000)
 
     @classmethod
     def small(cls) -> Sizes:
-        return cls(200, 2000, 2000, 1000, 1000, 20_000, 5)
+        return cls(200, 2000, 2000, 1000, 1000, 20_000, 5, 1000)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -1,4 +1,5 @@
-"""keys() of a big bucket (1,000,000 keys; 20,000 with --small): time and peak memory.
+"""keys() and watch initial values of a big bucket (1,000,000 keys; 20,000 with --small):
+time, client CPU per key and peak memory; the raw loop runs both for the CPU floor.
 
 The bucket is a MEMORY-storage bucket (to spare the disk), populated once with natskv's
 ``put_many`` and shared read-only by both clients (the listing does not change it); the
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import natskv
-from benchmarks._common import CLIENTS, NATSPY, NATSPY_KEYS_1M_TIMEOUT, log
+from benchmarks._common import ALL_CLIENTS, NATSPY, NATSPY_KEYS_1M_TIMEOUT, RAW, log
 from benchmarks._context import Context, make_keys
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,9 @@ async def ensure_big_bucket(ctx: Context, n: int) -> tuple[str, float | None]:
     return bucket, elapsed
 
 
-def _child(ctx: Context, bucket: str, client: str, mode: str, timeout: float) -> dict[str, Any]:
+def _child(
+    ctx: Context, bucket: str, client: str, mode: str, timeout: float, what: str = "keys"
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
@@ -66,6 +69,8 @@ def _child(ctx: Context, bucket: str, client: str, mode: str, timeout: float) ->
         ctx.loop,
         "--timeout",
         str(timeout),
+        "--what",
+        what,
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
@@ -100,30 +105,37 @@ async def run_keys_big(ctx: Context) -> dict[str, Any]:
     }
     # sanity: the keys are where we expect them
     await (await ctx.kvc.get_store(bucket)).get(make_keys(1)[0])
-    for client in CLIENTS:
+    for client in ALL_CLIENTS:
         timeout = NATSPY_KEYS_1M_TIMEOUT if client == NATSPY else NATSKV_TIMEOUT
         runs: dict[str, Any] = {}
-        for mode in ("time", "memory"):
-            skip = _skip_memory(ctx, runs, timeout) if mode == "memory" else None
+        for mode, what in (("time", "keys"), ("memory", "keys"), ("time", "watch")):
+            name = mode if what == "keys" else "watch"
+            skip = _skip_memory(ctx, runs, timeout, client) if mode == "memory" else None
             if skip:
-                runs[mode] = {"skipped": skip}
-                log(f"[{ctx.loop}] keys_big {client} {mode}: skipped ({skip})")
+                runs[name] = {"skipped": skip}
+                log(f"[{ctx.loop}] keys_big {client} {name}: skipped ({skip})")
                 continue
-            log(f"[{ctx.loop}] keys_big {client} {mode} ...")
-            result = await asyncio.to_thread(_child, ctx, bucket, client, mode, timeout)
+            log(f"[{ctx.loop}] keys_big {client} {name} ...")
+            result = await asyncio.to_thread(_child, ctx, bucket, client, mode, timeout, what)
             if "error" not in result and result.get("count") != n:
                 # e.g. a client that drops messages (slow consumer) and finishes short
-                result = {"error": f"listed {result.get('count')} keys, expected {n}"}
-            runs[mode] = result
-            log(f"[{ctx.loop}] keys_big {client} {mode}: {_brief(result)}")
+                result = {"error": f"{what}: {result.get('count')} of {n} keys"}
+            runs[name] = result
+            log(f"[{ctx.loop}] keys_big {client} {name}: {_brief(result)}")
         metrics: dict[str, Any] = {}
         errors = [f"{m}: {r['error']}" for m, r in runs.items() if "error" in r]
         if "error" not in runs["time"]:
             metrics["ms"] = runs["time"]["ms"]
+            metrics["cpu_us"] = runs["time"]["cpu_us"]
             metrics["list_maxrss_growth_mib"] = runs["time"]["maxrss_growth_mib"]
         if "error" not in runs["memory"] and "skipped" not in runs["memory"]:
             metrics["peak_mib"] = runs["memory"]["tracemalloc_peak_mib"]
             metrics["traced_maxrss_growth_mib"] = runs["memory"]["maxrss_growth_mib"]
+        if "error" not in runs["watch"]:
+            metrics["watch_ms"] = runs["watch"]["ms"]
+            metrics["watch_cpu_us"] = runs["watch"]["cpu_us"]
+            if client != RAW:  # the raw loop keeps every value: its memory means nothing
+                metrics["watch_maxrss_growth_mib"] = runs["watch"]["maxrss_growth_mib"]
         entry: dict[str, Any] = {"runs": runs, "median": metrics}
         skipped = [f"{m}: {r['skipped']}" for m, r in runs.items() if "skipped" in r]
         if skipped:
@@ -138,8 +150,10 @@ async def run_keys_big(ctx: Context) -> dict[str, Any]:
 _TRACEMALLOC_SLOWDOWN = 20.0
 
 
-def _skip_memory(ctx: Context, runs: dict[str, Any], timeout: float) -> str | None:
+def _skip_memory(ctx: Context, runs: dict[str, Any], timeout: float, client: str) -> str | None:
     """Why the traced (memory) listing is not run, if it is not."""
+    if client == RAW:
+        return "the raw loop is a CPU floor, not a memory one"
     timed = runs.get("time", {})
     if "error" in timed:
         return "the timed listing failed"

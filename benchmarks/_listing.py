@@ -1,10 +1,16 @@
-"""Child process: list the keys of a big bucket once and report time and memory as JSON.
+"""Child process: list the keys (or watch the initial values) of a big bucket once and
+report time, client CPU and memory as JSON.
 
 A fresh process per measurement keeps the memory figures about the listing alone (the
 peak RSS, ``VmHWM``, is reset just before it; ``ru_maxrss`` is reported too, but on Linux
 it starts at the parent's peak) and lets the parent kill a listing that takes too long.
 
-    python -m benchmarks._listing --url URL --bucket B --client natskv --mode time
+    python -m benchmarks._listing --url URL --bucket B --client natskv --mode time [--what watch]
+
+``--what keys`` (the default) lists the keys; ``--what watch`` reads every initial value
+through a watcher (natskv: until ``caught_up``; nats-py: until its end-of-initial-values
+marker; raw: the raw loop's push-consumer scan), keeping none but a count (the raw loop
+keeps its list: it is the CPU floor, not a memory one).
 
 ``--mode time``: build the list of keys (both clients), no tracing; reports the elapsed
 milliseconds and the growth of the peak RSS.
@@ -26,7 +32,7 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from benchmarks._common import NATSKV, NATSPY, run_with_loop
+from benchmarks._common import NATSKV, NATSPY, RAW, VALUE_SIZE, run_with_loop
 
 _MIB = 1024 * 1024
 
@@ -74,13 +80,26 @@ async def _count_error_async(exc: Exception) -> None:
     _count_error(exc)
 
 
-async def _open_natskv(url: str, bucket: str, mode: str) -> tuple[Lister, Closer]:
+async def _open_natskv(url: str, bucket: str, mode: str, what: str) -> tuple[Lister, Closer]:
     import natskv
 
     nc = await natskv.connect(url, error_cb=_count_error)
     store = await natskv.KVContext(natskv.JetStream(nc)).get_store(bucket)
 
+    async def watch() -> int:
+        count = 0
+        async with store.watch() as watcher:
+            if watcher.caught_up:  # an empty bucket
+                return 0
+            async for _entry in watcher:
+                count += 1
+                if watcher.caught_up:
+                    break
+        return count
+
     async def run() -> int:
+        if what == "watch":
+            return await watch()
         if mode == "memory":
             count = 0
             async for _key in store.keys():
@@ -91,23 +110,44 @@ async def _open_natskv(url: str, bucket: str, mode: str) -> tuple[Lister, Closer
     return run, nc.close
 
 
-async def _open_natspy(url: str, bucket: str, mode: str) -> tuple[Lister, Closer]:
+async def _open_natspy(url: str, bucket: str, mode: str, what: str) -> tuple[Lister, Closer]:
     import nats
 
     nc = await nats.connect(url, error_cb=_count_error_async)
     kv = await nc.jetstream().key_value(bucket)
 
     async def run() -> int:
+        if what == "watch":
+            count = 0
+            watcher = await kv.watchall()
+            async for entry in watcher:
+                if entry is None:  # the end-of-initial-values marker
+                    break
+                count += 1
+            await watcher.stop()  # type: ignore[no-untyped-call]
+            return count
         keys = await kv.keys()
         return len(keys)
 
     return run, nc.close
 
 
+async def _open_raw(url: str, bucket: str, mode: str, what: str) -> tuple[Lister, Closer]:
+    from benchmarks._raw import RawBucket, RawClient
+
+    client = await RawClient.connect(url)
+    raw = RawBucket(client, bucket, VALUE_SIZE)
+
+    async def run() -> int:
+        return len(await (raw.watch_initial() if what == "watch" else raw.list_keys()))
+
+    return run, client.close
+
+
 async def _measure(args: argparse.Namespace) -> dict[str, Any]:
-    opener = _open_natskv if args.client == NATSKV else _open_natspy
-    run, close = await opener(args.url, args.bucket, args.mode)
-    result: dict[str, Any] = {"client": args.client, "mode": args.mode}
+    opener = {NATSKV: _open_natskv, NATSPY: _open_natspy, RAW: _open_raw}[args.client]
+    run, close = await opener(args.url, args.bucket, args.mode, args.what)
+    result: dict[str, Any] = {"client": args.client, "mode": args.mode, "what": args.what}
     try:
         gc.collect()
         # ru_maxrss survives execve on Linux (it starts at the parent's peak), so the peak
@@ -118,6 +158,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         result["hwm_before_mib"] = _proc_status_mib("VmHWM")
         if args.mode == "memory":
             tracemalloc.start()
+        cpu = time.process_time()
         start = time.perf_counter()
         try:
             count = await asyncio.wait_for(run(), args.timeout)
@@ -125,6 +166,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
             result["error"] = f"timeout after {args.timeout:g} s"
             count = -1
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         if args.mode == "memory":
             result["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / _MIB
             tracemalloc.stop()
@@ -148,6 +190,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         result["maxrss_growth_mib"] = result["ru_maxrss_growth_mib"]
     result["count"] = count
     result["ms"] = elapsed * 1e3
+    result["cpu_us"] = cpu / count * 1e6 if count > 0 else None
     return result
 
 
@@ -155,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks._listing")
     parser.add_argument("--url", required=True)
     parser.add_argument("--bucket", required=True)
-    parser.add_argument("--client", choices=[NATSKV, NATSPY], required=True)
+    parser.add_argument("--client", choices=[NATSKV, NATSPY, RAW], required=True)
     parser.add_argument("--mode", choices=["time", "memory"], required=True)
+    parser.add_argument("--what", choices=["keys", "watch"], default="keys")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--timeout", type=float, default=3600.0, help="listing time limit (s)")
     args = parser.parse_args(argv)

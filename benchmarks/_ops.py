@@ -84,6 +84,26 @@ async def drive(
     return perf() - start, latencies, time.process_time() - cpu
 
 
+class Timed:
+    """Wall and client CPU seconds of a ``with`` block (``process_time``: every thread of
+    this process, nothing of the server's)."""
+
+    __slots__ = ("_cpu", "_start", "cpu", "elapsed")
+
+    def __enter__(self) -> Timed:
+        self._cpu = time.process_time()
+        self._start = perf()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.elapsed = perf() - self._start
+        self.cpu = time.process_time() - self._cpu
+
+    def per(self, n: int) -> float:
+        """Client CPU microseconds per one of ``n`` (operations, keys, entries)."""
+        return self.cpu / n * 1e6
+
+
 def _throughput(n: int, elapsed: float, latencies: list[float], cpu: float) -> Metrics:
     return {
         "ops_s": n / elapsed,
@@ -142,7 +162,8 @@ async def _natskv_get(ctx: Context, op: str, n: int, workers: int, nkeys: int) -
     try:
         await ctx.populate(store.bucket, keys)
         _check(await store.get(keys[-1]) == ctx.value, "wrong value")
-        elapsed, lat, cpu = await drive(n, workers, store.get, keys)
+        # get_entry, as nats-py's kv.get: the value with its revision and metadata
+        elapsed, lat, cpu = await drive(n, workers, store.get_entry, keys)
         return _throughput(n, elapsed, lat, cpu)
     finally:
         await ctx.drop(store.bucket)
@@ -193,11 +214,10 @@ async def natskv_pipelined_put(ctx: Context) -> Metrics:
     store = await ctx.natskv_store("pipe")
     items = [(k, ctx.value) for k in make_keys(n)]
     try:
-        start = perf()
-        revisions = await store.put_many(items, window=PIPELINE_WINDOW)
-        elapsed = perf() - start
+        with Timed() as t:
+            revisions = await store.put_many(items, window=PIPELINE_WINDOW)
         _check(len(revisions) == n and revisions[-1] == n, "put_many lost writes")
-        return {"ops_s": n / elapsed, "n": n}
+        return {"ops_s": n / t.elapsed, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(store.bucket)
 
@@ -210,13 +230,12 @@ async def natspy_pipelined_put(ctx: Context) -> Metrics:
     prefix = f"$KV.{bucket}."
     value = ctx.value
     try:
-        start = perf()
-        # publish_async waits on its semaphore once 4,000 acks are outstanding
-        futures = [await js.publish_async(prefix + k, value) for k in keys]
-        acks = await asyncio.gather(*futures)
-        elapsed = perf() - start
+        with Timed() as t:
+            # publish_async waits on its semaphore once 4,000 acks are outstanding
+            futures = [await js.publish_async(prefix + k, value) for k in keys]
+            acks = await asyncio.gather(*futures)
         _check(len(acks) == n and max(a.seq for a in acks) == n, "publish_async lost writes")
-        return {"ops_s": n / elapsed, "n": n}
+        return {"ops_s": n / t.elapsed, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(bucket)
 
@@ -227,12 +246,11 @@ async def raw_pipelined_put(ctx: Context) -> Metrics:
     keys = make_keys(n)
     try:
         bucket = ctx.raw_bucket(store.bucket)
-        start = perf()
-        acked = await bucket.put_pipelined(keys, ctx.value, RAW_MAX_PENDING)
-        elapsed = perf() - start
+        with Timed() as t:
+            acked = await bucket.put_pipelined(keys, ctx.value, RAW_MAX_PENDING)
         _check(acked == n, "lost acks")
         _check((await store.status()).values == n, "not every put was stored")
-        return {"ops_s": n / elapsed, "n": n}
+        return {"ops_s": n / t.elapsed, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(store.bucket)
 
@@ -295,11 +313,10 @@ async def natskv_keys(ctx: Context) -> Metrics:
     store = await ctx.natskv_store("keys")
     try:
         await ctx.populate(store.bucket, make_keys(n))
-        start = perf()
-        keys = await store.list_keys()  # a list, as nats-py's keys() returns
-        elapsed = perf() - start
+        with Timed() as t:
+            keys = await store.list_keys()  # a list, as nats-py's keys() returns
         _check(len(keys) == n, f"list_keys() returned {len(keys)} keys, expected {n}")
-        return {"ms": elapsed * 1e3, "n": n}
+        return {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(store.bucket)
 
@@ -310,11 +327,10 @@ async def _raw_scan(ctx: Context, name: str, watch: bool) -> Metrics:
     try:
         await ctx.populate(store.bucket, make_keys(n))
         bucket = ctx.raw_bucket(store.bucket)
-        start = perf()
-        got = await (bucket.watch_initial() if watch else bucket.list_keys())
-        elapsed = perf() - start
+        with Timed() as t:
+            got = await (bucket.watch_initial() if watch else bucket.list_keys())
         _check(len(got) == n, f"the raw scan ({name}) gave {len(got)} results, expected {n}")
-        return {"ms": elapsed * 1e3, "n": n}
+        return {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(store.bucket)
 
@@ -328,11 +344,10 @@ async def natspy_keys(ctx: Context) -> Metrics:
     bucket, kv = await ctx.natspy_kv("keys")
     try:
         await ctx.populate(bucket, make_keys(n))
-        start = perf()
-        keys = await kv.keys()
-        elapsed = perf() - start
+        with Timed() as t:
+            keys = await kv.keys()
         _check(len(keys) == n, f"keys() returned {len(keys)} keys, expected {n}")
-        return {"ms": elapsed * 1e3, "n": n}
+        return {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(bucket)
 
@@ -346,16 +361,15 @@ async def natskv_watch_initial(ctx: Context) -> Metrics:
     try:
         await ctx.populate(store.bucket, make_keys(n))
         count = 0
-        start = perf()
-        watcher = store.watch()
-        async for _entry in watcher:
-            count += 1
-            if watcher.caught_up:
-                break
-        elapsed = perf() - start
+        with Timed() as t:
+            watcher = store.watch()
+            async for _entry in watcher:
+                count += 1
+                if watcher.caught_up:
+                    break
         await watcher.stop()
         _check(count == n, f"watcher delivered {count} initial values, expected {n}")
-        return {"ms": elapsed * 1e3, "n": n}
+        return {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(store.bucket)
 
@@ -370,16 +384,15 @@ async def natspy_watch_initial(ctx: Context) -> Metrics:
     try:
         await ctx.populate(bucket, make_keys(n))
         count = 0
-        start = perf()
-        watcher = await kv.watchall()
-        async for entry in watcher:
-            if entry is None:  # the end-of-initial-values marker
-                break
-            count += 1
-        elapsed = perf() - start
+        with Timed() as t:
+            watcher = await kv.watchall()
+            async for entry in watcher:
+                if entry is None:  # the end-of-initial-values marker
+                    break
+                count += 1
         await watcher.stop()  # type: ignore[no-untyped-call]
         _check(count == n, f"watcher delivered {count} initial values, expected {n}")
-        return {"ms": elapsed * 1e3, "n": n}
+        return {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
     finally:
         await ctx.drop(bucket)
 
@@ -418,20 +431,19 @@ async def _consume(result: Any) -> int:
 
 
 async def natskv_get_many(ctx: Context) -> Metrics:
-    n = ctx.sizes.listing
+    n = ctx.sizes.get_many
     store = await ctx.natskv_store("gmany")
     keys = make_keys(n)
     try:
         await ctx.populate(store.bucket, keys)
         rt0 = _round_trip_counter(store)
         msgs0 = await ctx.server_in_msgs()
-        start = perf()
-        count = await _consume(store.get_many(keys))
-        elapsed = perf() - start
+        with Timed() as t:
+            count = await _consume(store.get_many(keys))
         msgs1 = await ctx.server_in_msgs()
         rt1 = _round_trip_counter(store)
         _check(count == n, f"get_many returned {count} results, expected {n}")
-        metrics: Metrics = {"ms": elapsed * 1e3, "n": n}
+        metrics: Metrics = {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
         if msgs0 is not None and msgs1 is not None:
             metrics["server_in_msgs"] = msgs1 - msgs0
         if rt0 is not None and rt1 is not None:
@@ -443,18 +455,17 @@ async def natskv_get_many(ctx: Context) -> Metrics:
 
 async def natspy_get_many(ctx: Context) -> Metrics:
     """nats-py has no multi-get: the idiomatic equivalent is one ``kv.get`` per key."""
-    n = ctx.sizes.listing
+    n = ctx.sizes.get_many
     bucket, kv = await ctx.natspy_kv("gmany")
     keys = make_keys(n)
     try:
         await ctx.populate(bucket, keys)
         msgs0 = await ctx.server_in_msgs()
-        start = perf()
-        entries = [await kv.get(k) for k in keys]
-        elapsed = perf() - start
+        with Timed() as t:
+            entries = [await kv.get(k) for k in keys]
         msgs1 = await ctx.server_in_msgs()
         _check(len(entries) == n, "missing entries")
-        metrics: Metrics = {"ms": elapsed * 1e3, "n": n}
+        metrics: Metrics = {"ms": t.elapsed * 1e3, "n": n, "cpu_us": t.per(n)}
         if msgs0 is not None and msgs1 is not None:
             metrics["server_in_msgs"] = msgs1 - msgs0
         return metrics
@@ -483,15 +494,18 @@ async def natskv_watch_live(ctx: Context) -> Metrics:
             return perf()
 
         task = asyncio.ensure_future(reader())
+        cpu = time.process_time()
         start = perf()
         await store.put_many(items, window=PIPELINE_WINDOW)
         writer_done = perf()
         last = await task
+        cpu = time.process_time() - cpu
         await watcher.stop()
         return {
             "entries_s": n / (last - start),
             "writer_ops_s": n / (writer_done - start),
             "n": n,
+            "cpu_us": cpu / n * 1e6,
         }
     finally:
         await ctx.drop(store.bucket)
@@ -520,16 +534,19 @@ async def natspy_watch_live(ctx: Context) -> Metrics:
             return perf()
 
         task = asyncio.ensure_future(reader())
+        cpu = time.process_time()
         start = perf()
         futures = [await js.publish_async(prefix + k, value) for k in keys]
         await asyncio.gather(*futures)
         writer_done = perf()
         last = await task
+        cpu = time.process_time() - cpu
         await watcher.stop()  # type: ignore[no-untyped-call]
         return {
             "entries_s": n / (last - start),
             "writer_ops_s": n / (writer_done - start),
             "n": n,
+            "cpu_us": cpu / n * 1e6,
         }
     finally:
         await ctx.drop(bucket)
@@ -541,12 +558,18 @@ _MB = 1e6
 
 
 def _large_metrics(
-    n: int, put_s: float, put_lat: list[float], get_s: float, get_lat: list[float]
+    n: int,
+    put: tuple[float, list[float], float],
+    get: tuple[float, list[float], float],
 ) -> Metrics:
     size = n * LARGE_VALUE_SIZE
+    (put_s, put_lat, put_cpu), (get_s, get_lat, get_cpu) = put, get
     return {
         "put_mb_s": size / put_s / _MB,
         "get_mb_s": size / get_s / _MB,
+        # client CPU milliseconds per MB moved (10^6 bytes)
+        "put_cpu_ms_mb": put_cpu / (size / _MB) * 1e3,
+        "get_cpu_ms_mb": get_cpu / (size / _MB) * 1e3,
         "n": n,
         **latency_metrics("put", put_lat),
         **latency_metrics("get", get_lat),
@@ -558,10 +581,10 @@ async def natskv_large(ctx: Context) -> Metrics:
     store = await ctx.natskv_store("large")
     keys = make_keys(n)
     try:
-        put_s, put_lat, _ = await drive(n, 1, store.put, keys, ctx.large_value)
-        get_s, get_lat, _ = await drive(n, 1, store.get, keys)
+        put = await drive(n, 1, store.put, keys, ctx.large_value)
+        get = await drive(n, 1, store.get_entry, keys)
         _check(await store.get(keys[-1]) == ctx.large_value, "wrong 1 MiB value")
-        return _large_metrics(n, put_s, put_lat, get_s, get_lat)
+        return _large_metrics(n, put, get)
     finally:
         await ctx.drop(store.bucket)
 
@@ -571,10 +594,10 @@ async def natspy_large(ctx: Context) -> Metrics:
     bucket, kv = await ctx.natspy_kv("large")
     keys = make_keys(n)
     try:
-        put_s, put_lat, _ = await drive(n, 1, kv.put, keys, ctx.large_value)
-        get_s, get_lat, _ = await drive(n, 1, kv.get, keys)
+        put = await drive(n, 1, kv.put, keys, ctx.large_value)
+        get = await drive(n, 1, kv.get, keys)
         _check((await kv.get(keys[-1])).value == ctx.large_value, "wrong 1 MiB value")
-        return _large_metrics(n, put_s, put_lat, get_s, get_lat)
+        return _large_metrics(n, put, get)
     finally:
         await ctx.drop(bucket)
 

@@ -34,8 +34,9 @@ class KVEntry(Generic[T]):
     how many newer revisions followed when a watcher delivered it (0 for a get).
 
     Entries are created once per message on the hot path, so this is a plain slotted
-    class rather than a dataclass, and a watcher passes ``created`` as Unix nanoseconds
-    that become a datetime only when read. Treat instances as immutable.
+    class rather than a dataclass, and ``created`` may be passed as Unix nanoseconds (a
+    watcher) or as the ``Nats-Time-Stamp`` text (a get), which become a datetime only
+    when read. Treat instances as immutable.
     """
 
     __slots__ = ("_created", "bucket", "delta", "key", "operation", "raw", "revision", "value")
@@ -55,7 +56,7 @@ class KVEntry(Generic[T]):
         key: str,
         value: T | None,
         revision: int,
-        created: datetime | int,
+        created: datetime | int | str,
         delta: int = 0,
         operation: KVOperation = KVOperation.PUT,
         raw: bytes = b"",
@@ -77,6 +78,10 @@ class KVEntry(Generic[T]):
             created = self._created = _EPOCH + timedelta(
                 0, created // 1_000_000_000, (created // 1_000) % 1_000_000
             )
+        elif type(created) is str:
+            from natskv.kv._headers import parse_timestamp  # it imports this module
+
+            created = self._created = parse_timestamp(created)
         return created  # type: ignore[return-value]
 
     def __repr__(self) -> str:

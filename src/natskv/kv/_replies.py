@@ -10,6 +10,7 @@ bulk reads and the tests use one definition and none reaches into :class:`KVStor
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any
 
 from natskv.client import Msg
@@ -19,6 +20,8 @@ from natskv.kv._bucket import Bucket, Decoder
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._errors import kv_error, recover_no_responders, translate
 from natskv.kv._mapping import (
+    KV_OPERATION,
+    MARKER_REASON,
     NATS_SEQUENCE,
     NATS_TIMESTAMP,
     operation_from_headers,
@@ -39,18 +42,47 @@ __all__ = [
 _PUT = KVOperation.PUT
 
 
+# A Direct Get reply's header block is the stored message's headers followed by the
+# server's own "Name: value" lines: the two an entry needs are found without parsing the
+# block, and only a block that names an operation is parsed for it.
+_SEQUENCE_LINE = b"\r\n" + NATS_SEQUENCE.encode() + b":"
+_TIMESTAMP_LINE = b"\r\n" + NATS_TIMESTAMP.encode() + b":"
+_SEQUENCE_SKIP = len(_SEQUENCE_LINE)
+_TIMESTAMP_SKIP = len(_TIMESTAMP_LINE)
+_OPERATION_NAMES = (KV_OPERATION.encode() + b":", MARKER_REASON.encode() + b":")
+# the server's lines come after the stored message's own: a block that starts with them
+# carries no stored header (so no KV-Operation or marker reason)
+_SERVER_HEADERS_FIRST = b"NATS/1.0\r\nNats-Stream:"
+
+
 def entry_from_msg(
     msg: Msg, bucket: str, key: str, decode: Decoder | None, meta_only: bool = False
 ) -> KVEntry[Any]:
     """A Direct Get's (or a batch's) message of ``key`` as an entry; markers and
     ``meta_only`` reads have no value."""
-    headers = msg.headers
-    try:
-        revision = int(headers[NATS_SEQUENCE])
-        created = parse_timestamp(headers[NATS_TIMESTAMP])
-    except (KeyError, ValueError) as exc:
-        raise KeyNotFoundError(key, f"malformed reply for key {key!r}: {exc}") from exc
-    op = operation_from_headers(headers)
+    raw = msg.raw_headers or b""
+    # the two lines found inline (this runs once per get)
+    start = raw.find(_SEQUENCE_LINE) + _SEQUENCE_SKIP
+    sequence = raw[start : raw.find(b"\r", start)] if start >= _SEQUENCE_SKIP else None
+    start = raw.find(_TIMESTAMP_LINE) + _TIMESTAMP_SKIP
+    stamp = raw[start : raw.find(b"\r", start)] if start >= _TIMESTAMP_SKIP else None
+    created: datetime | str
+    if sequence is not None and stamp is not None and sequence.strip().isdigit():
+        revision = int(sequence)
+        created = stamp.strip().decode("latin-1")  # a datetime when read (KVEntry.created)
+        if raw.startswith(_SERVER_HEADERS_FIRST):
+            op = _PUT  # the stored message had no headers, so no operation
+        else:
+            names = _OPERATION_NAMES
+            op = operation_from_headers(msg.headers) if names[0] in raw or names[1] in raw else _PUT
+    else:  # what the fast path does not know: parsed, and said if malformed
+        headers = msg.headers
+        try:
+            revision = int(headers[NATS_SEQUENCE])
+            created = parse_timestamp(headers[NATS_TIMESTAMP])
+        except (KeyError, ValueError) as exc:
+            raise KeyNotFoundError(key, f"malformed reply for key {key!r}: {exc}") from exc
+        op = operation_from_headers(headers)
     data = msg.data
     value: Any = None
     if op is _PUT and not meta_only:

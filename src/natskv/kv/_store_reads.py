@@ -26,7 +26,7 @@ from natskv.kv._mapping import (
     validate_revision,
 )
 from natskv.kv._plan import RequestPlan
-from natskv.kv._replies import direct_entry, direct_request
+from natskv.kv._replies import direct_entry
 from natskv.kv._scan import KVScan, iterate_entries, scan_keys, value_decoder
 from natskv.kv._scan import list_keys as _list_keys
 from natskv.kv._store_base import KVStoreBase
@@ -91,9 +91,13 @@ class KVStoreReads(KVStoreBase):
         validate_key(key, self._max_key)
         if revision is None and not consistent and self._allow_direct:
             # the hot path: one subject-appended Direct Get, no extra coroutine layers
-            msg = await direct_request(
-                self._js, self.bucket, self._direct_prefix + key, b"", self._timeout
-            )
+            subject = self._direct_prefix + key
+            try:
+                msg = await self._nc.lowlevel.request_future(
+                    subject, b"", timeout=self._timeout, checked=True
+                )
+            except NoRespondersError as exc:
+                msg = await self._recover(exc, subject, b"", None)
             return self._latest_entry(msg, key, type)
         if revision is not None:
             entry = await self._at_revision(key, validate_revision(revision), type, consistent)
