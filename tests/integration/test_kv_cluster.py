@@ -202,20 +202,24 @@ async def test_gets_under_way_when_the_leader_dies_answer_right_and_go_on(
     done = asyncio.Event()
 
     async def reader() -> None:
-        rounds = 0  # full rounds after the new leader is elected
-        while rounds < 3:
+        # until one full round after the new leader's election answers every key: a read
+        # the dead node's lingering interest swallowed is a timeout, and tried again
+        clean_after_election = False
+        while not clean_after_election:
+            elected = done.is_set()
+            clean = True
             for key, value in values.items():
                 try:
                     got = await store.get(key)
                 except TRANSIENT as exc:
                     transient.append(type(exc).__name__)
+                    clean = False
                     continue
                 # a Direct Get from any replica: the value, never "not found"
                 assert got == value, (key, got)
                 if replicated.killed:
                     after_kill.append(got)
-            if done.is_set():
-                rounds += 1
+            clean_after_election = elected and clean
 
     async def killer() -> None:
         await asyncio.sleep(0.2)
@@ -228,7 +232,7 @@ async def test_gets_under_way_when_the_leader_dies_answer_right_and_go_on(
         done.set()
 
     await asyncio.wait_for(asyncio.gather(reader(), killer()), 120)
-    assert len(after_kill) >= 3 * len(values), (len(after_kill), transient)
+    assert len(after_kill) >= len(values), (len(after_kill), transient)
     for key, value in values.items():
         assert await store.get(key, consistent=True) == value
 
