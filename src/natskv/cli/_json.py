@@ -103,6 +103,7 @@ def status_json(status: KVStatus) -> dict[str, Any]:
         "max_value_size": status.max_value_size,
         "storage": status.storage.lower(),
         "replicas": status.replicas,
+        "sync_policy": status.sync_policy,
         "compressed": status.compressed,
         "backing_store": status.backing_store,
         "stream_name": status.stream_name,

@@ -52,6 +52,7 @@ from natskv.cli._screen_ls import (
 )
 from natskv.jetstream import StreamSourceInfo
 from natskv.kv import KVConfig, KVContext, KVSource, KVStatus, Placement, RePublish
+from natskv.server import background_status
 
 __all__ = ["add_cmd", "compact_cmd", "edit_cmd", "info_cmd", "ls_cmd", "status_view"]
 
@@ -124,7 +125,21 @@ def status_view(status: KVStatus) -> StatusView:
         sources=tuple(_source_info(s) for s in status.sources),
         metadata=status.metadata,
         cluster=cluster,
+        replicas=status.replicas,
+        sync_policy=status.sync_policy,
     )
+
+
+def _monitoring_url(given: str | None = None) -> str | None:
+    """Where to read the server's sync policy: ``given`` (``--monitoring-url``), else the
+    background server's monitoring endpoint when the command runs on it, else none."""
+    if given:
+        return given
+    if session().settings().url is None:
+        background = background_status()
+        if background is not None and background.running and background.monitor_port:
+            return f"http://127.0.0.1:{background.monitor_port}"
+    return None
 
 
 def _print_status(status: KVStatus) -> None:
@@ -313,7 +328,7 @@ def add_cmd(
 
     async def work(kv: KVContext) -> KVStatus:
         store = await kv.create_store(config)
-        return await store.status()
+        return await store.status(monitoring_url=_monitoring_url())
 
     _print_status(session().run(work))
 
@@ -395,7 +410,7 @@ def edit_cmd(
         current = (await store.status()).config
         config = dataclasses.replace(current, **changes(current))
         store = await kv.update_store(config)
-        return await store.status()
+        return await store.status(monitoring_url=_monitoring_url())
 
     _print_status(session().run(work))
 
@@ -408,9 +423,20 @@ def edit_cmd(
 @click.command("info")
 @bucket_argument(required=False)
 @json_option
+@click.option(
+    "--monitoring-url",
+    metavar="URL",
+    envvar="NATSKV_MONITORING_URL",
+    show_envvar=True,
+    help="The server's monitoring endpoint (http://host:8222), to show its sync policy.",
+)
 @connection_options
-def info_cmd(bucket: str | None, as_json: bool) -> None:
-    """View the status of a KV store (asks which one when no bucket is given)."""
+def info_cmd(bucket: str | None, as_json: bool, monitoring_url: str | None) -> None:
+    """View the status of a KV store (asks which one when no bucket is given).
+
+    Shows the stream's replicas and the server's sync policy (when an acknowledged write
+    is fsynced), read from the monitoring endpoint (the background server's by itself);
+    "unknown" without one."""
     if not bucket and not stdin_is_tty():
         # a prompt nobody can answer would end in click's bare "Aborted!"
         fail("give the bucket to show (natskv info BUCKET): there is no terminal to ask on")
@@ -423,7 +449,7 @@ def info_cmd(bucket: str | None, as_json: bool) -> None:
                 fail("no KV buckets found")
             name = click.prompt("Select a Bucket", type=click.Choice(known))
         store = await kv.get_store(name)
-        return await store.status()
+        return await store.status(monitoring_url=_monitoring_url(monitoring_url))
 
     status = session().run(work)
     if as_json:

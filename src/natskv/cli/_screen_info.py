@@ -95,7 +95,8 @@ class StatusView:
     ``None``/``<= 0`` when per-key TTLs are off.  ``metadata`` is the stream
     metadata; ``_nats.*`` keys are hidden.  When ``backing_store`` is not
     ``JetStream`` only the first rows are shown, as natscli has no stream
-    info then.
+    info then. ``replicas`` and ``sync_policy`` (natskv's own rows, after ``Storage``;
+    natscli has neither) are shown when set.
     """
 
     bucket: str
@@ -117,6 +118,8 @@ class StatusView:
     sources: tuple[SourceInfo, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     cluster: ClusterInfo | None = None
+    replicas: int | None = None
+    sync_policy: str | None = None
 
 
 class _Columns:
@@ -250,6 +253,10 @@ def status_text(status: StatusView, *, screen_width: int = 80) -> str:
     cols.row("Maximum Age", _UNLIMITED if max_age_ns is None else format_duration_ns(max_age_ns))
     cols.row("JetStream Stream", status.stream_name)
     cols.row("Storage", status.storage)
+    if status.replicas is not None:
+        cols.row("Replicas", format_number(status.replicas))
+    if status.sync_policy is not None:
+        cols.row("Sync Policy", status.sync_policy)
     if status.republish is not None:
         repub = status.republish
         label = "Republishing Headers" if repub.headers_only else "Republishing"

@@ -15,7 +15,13 @@ __all__ = ["KVStatus"]
 
 @dataclass(frozen=True)
 class KVStatus:
-    """The state and configuration of a bucket."""
+    """The state and configuration of a bucket.
+
+    ``replicas`` is the stream's replica count. ``sync_policy`` is when the server fsyncs
+    an acknowledged write: ``"always"`` (before acknowledging it), ``"every 2m0s"`` (in the
+    background, nats-server's default), or ``"unknown"`` when the server was not asked
+    (see :meth:`KVStore.status`, whose ``monitoring_url`` lets natskv read it).
+    """
 
     bucket: str
     values: int
@@ -40,6 +46,7 @@ class KVStatus:
     republish: dict[str, Any] | None = None
     stream_info: StreamInfo | None = field(default=None, repr=False, compare=False)
     backing_store: str = "JetStream"
+    sync_policy: str = "unknown"
 
     @property
     def is_compressed(self) -> bool:

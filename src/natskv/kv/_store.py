@@ -14,6 +14,7 @@ the bucket's status.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
@@ -38,6 +39,7 @@ from natskv.kv._scan import value_decoder
 from natskv.kv._status import KVStatus
 from natskv.kv._store_reads import KVStoreReads
 from natskv.kv._store_writes import KVStoreWrites
+from natskv.kv._sync_policy import fetch_sync_policy
 
 __all__ = ["KVStore"]
 
@@ -265,9 +267,20 @@ class KVStore(KVStoreWrites, KVStoreReads):
 
     # ------------------------------------------------------------------ status
 
-    async def status(self) -> KVStatus:
-        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
+    async def status(self, *, monitoring_url: str | None = None) -> KVStatus:
+        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted.
+
+        ``monitoring_url`` (``http://host:8222``, the server's monitoring endpoint; an
+        :class:`~natskv.EmbeddedServer`'s ``monitor_url``) lets natskv read the server's
+        sync policy from ``/varz`` into :attr:`KVStatus.sync_policy`; without it, or if the
+        endpoint does not answer, the policy is ``"unknown"``. The client protocol does
+        not carry it.
+        """
         with translate(self.bucket):
             info = await self._js.stream_info(self.stream)
         self._config = info.config
-        return KVStatus.from_stream_info(info)
+        status = KVStatus.from_stream_info(info)
+        if monitoring_url is None:
+            return status
+        policy = await fetch_sync_policy(monitoring_url, self._timeout)
+        return dataclasses.replace(status, sync_policy=policy)

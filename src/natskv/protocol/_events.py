@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from natskv.errors import ProtocolError
 from natskv.protocol._headers import parse_headers
 
 __all__ = ["Err", "Info", "Msg", "Ok", "Ping", "Pong", "OK", "PING", "PONG", "Event"]
@@ -72,7 +73,12 @@ class Msg:
 
     def __repr__(self) -> str:
         size = len(self.data)
-        hdr = f" headers={self.headers!r}" if self.raw_headers is not None else ""
+        hdr = ""
+        if self.raw_headers is not None:
+            try:
+                hdr = f" headers={self.headers!r}"
+            except ProtocolError:  # a repr must not raise: show the block as received
+                hdr = f" raw_headers={self.raw_headers[:64]!r}"
         return f"<Msg subject={self.subject!r} reply={self.reply!r} size={size}{hdr}>"
 
 

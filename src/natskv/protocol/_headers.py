@@ -35,7 +35,8 @@ def parse_headers(raw: bytes, *, multi: bool = False) -> tuple[int | None, str, 
         rest = first[8:].strip()
         if rest:
             code, _, description = rest.partition(" ")
-            if code.isascii() and code.isdigit():
+            # at most 9 digits: int() refuses more than 4300, and a status has 3
+            if code.isascii() and code.isdigit() and len(code) <= 9:
                 status = int(code)
                 description = description.strip()
             else:

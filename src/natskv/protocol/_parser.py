@@ -137,7 +137,10 @@ class Parser:
                 # signs, underscores ("1_0"), and so on.
                 if not (sid_b.isdigit() and hlen_b.isdigit() and size_b.isdigit()):
                     raise ProtocolError(f"malformed HMSG: {buf[pos:end][:64]!r}")
-                hlen, size = int(hlen_b), int(size_b)
+                try:
+                    sid, hlen, size = int(sid_b), int(hlen_b), int(size_b)
+                except ValueError:  # more digits than int() takes (a line over 4300 bytes)
+                    raise ProtocolError(f"malformed HMSG: {buf[pos:end][:64]!r}") from None
                 if hlen > size:
                     raise ProtocolError(f"bad header size {hlen} for total size {size}")
             else:
@@ -151,7 +154,10 @@ class Parser:
                     raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}")
                 if not (sid_b.isdigit() and size_b.isdigit()):
                     raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}")
-                size = int(size_b)
+                try:
+                    sid, size = int(sid_b), int(size_b)
+                except ValueError:  # more digits than int() takes (a line over 4300 bytes)
+                    raise ProtocolError(f"malformed MSG: {buf[pos:end][:64]!r}") from None
                 hlen = -1
             try:
                 subject = subject_b.decode()
@@ -167,14 +173,14 @@ class Parser:
                 if buf[stop] != 13 or buf[stop + 1] != 10:
                     raise ProtocolError("payload not followed by CRLF")
                 if hlen < 0:
-                    append(Msg(subject, int(sid_b), reply, buf[start:stop]))
+                    append(Msg(subject, sid, reply, buf[start:stop]))
                 else:
                     hstop = start + hlen
-                    append(Msg(subject, int(sid_b), reply, buf[hstop:stop], buf[start:hstop]))
+                    append(Msg(subject, sid, reply, buf[hstop:stop], buf[start:hstop]))
                 pos = stop + 2
                 continue
             # Incomplete payload: keep the parsed head and gather chunks until it is whole.
-            self._head = (subject, int(sid_b), reply, hlen, size)
+            self._head = (subject, sid, reply, hlen, size)
             rest = buf[start:]
             self._chunks = [rest]
             self._have = len(rest)
@@ -209,7 +215,7 @@ class Parser:
                 raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
             try:
                 options = json.loads(line[5:])
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
                 raise ProtocolError(f"malformed INFO: {line[:64]!r}") from None
             if not isinstance(options, dict):
                 raise ProtocolError("INFO is not a JSON object")

@@ -816,9 +816,16 @@ class KVStore:
         """:meth:`delete` returning a :class:`KVResult` instead of raising WrongRevisionError."""
         return self._portal.call(self._async.try_delete(key, revision=revision))
 
-    def status(self) -> KVStatus:
-        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted."""
-        return self._portal.call(self._async.status())
+    def status(self, *, monitoring_url: str | None = None) -> KVStatus:
+        """The bucket's configuration and state; :class:`BucketNotFoundError` once deleted.
+
+        ``monitoring_url`` (``http://host:8222``, the server's monitoring endpoint; an
+        :class:`~natskv.EmbeddedServer`'s ``monitor_url``) lets natskv read the server's
+        sync policy from ``/varz`` into :attr:`KVStatus.sync_policy`; without it, or if the
+        endpoint does not answer, the policy is ``"unknown"``. The client protocol does
+        not carry it.
+        """
+        return self._portal.call(self._async.status(monitoring_url=monitoring_url))
 
     def put(self, key: str, value: Any, *, codec: Codec | None = None) -> int:
         """Store ``value`` under ``key``; returns the new revision.
