@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import select
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from natskv.client._deadlines import Deadlines
 from natskv.client._requests import RequestMux, StreamCloser
@@ -41,19 +44,92 @@ def header_block(headers: Mapping[str, str | list[str] | tuple[str, ...]] | byte
     return headers if isinstance(headers, bytes) else encode_headers(headers)
 
 
-class ThreadReply:
-    """The reply of a request made from another thread (:meth:`LowLevel.request_threadsafe`).
+class _FdWaker:
+    """A thread's wake-up: an eventfd the loop thread writes to and the thread reads.
 
-    The loop thread resolves it as it would a future; :meth:`wait` blocks the requesting
-    thread on a plain lock until then, so a reply wakes its thread directly, with no
-    future callback or task in between.
+    One per thread, reused by every request it makes. ``os.eventfd_write`` runs without
+    the GIL, unlike ``Lock.release``, which holds it through the futex wake: with many
+    threads waiting, the loop thread's wake-ups no longer stall every other thread.
+    A wake that finds nobody waiting (a reply whose thread stopped waiting) only makes the
+    next wait look once more, so a waker never needs to be thrown away.
     """
 
-    __slots__ = ("_exc", "_forget", "_lock", "_msg", "_subject", "_timeout")
+    __slots__ = ("fd", "poller")
+
+    def __init__(self) -> None:
+        self.fd = os.eventfd(0, os.EFD_CLOEXEC)
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)
+
+    def wake(self) -> None:
+        os.eventfd_write(self.fd, 1)
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until woken (True), or until ``timeout`` seconds pass (False)."""
+        if timeout is not None and not self.poller.poll(timeout * 1000):
+            return False
+        os.eventfd_read(self.fd)
+        return True
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+class _LockWaker:
+    """Where there is no eventfd: a lock held until the one reply it waits for is in."""
+
+    __slots__ = ("_lock",)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
+
+    def wake(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        self._lock.release()  # woken once, seen by every later look
+        return True
+
+
+_SHARED_WAKERS: Final = hasattr(os, "eventfd")
+_wakers = threading.local()
+
+
+def _thread_waker() -> _FdWaker | _LockWaker:
+    """This thread's waker (an eventfd), or a new lock where eventfd is missing."""
+    if not _SHARED_WAKERS:
+        return _LockWaker()
+    try:
+        return _wakers.w  # type: ignore[no-any-return]
+    except AttributeError:
+        _wakers.w = waker = _FdWaker()
+        return waker
+
+
+def _forget_wakers() -> None:  # a forked child must not share its parent's eventfds
+    global _wakers
+    _wakers = threading.local()
+
+
+if _SHARED_WAKERS:
+    os.register_at_fork(after_in_child=_forget_wakers)
+
+
+class ThreadReply:
+    """The reply of a request made from another thread (:meth:`LowLevel.request_threadsafe`).
+
+    The loop thread resolves it as it would a future and wakes the waiting thread directly
+    (an eventfd of that thread where the OS has one, else a lock), with no future callback
+    or task in between. :meth:`wait` may be called from any thread, but by one at a time.
+    """
+
+    __slots__ = ("_exc", "_forget", "_msg", "_subject", "_timeout", "_waker")
+
+    def __init__(self) -> None:
+        self._waker = _thread_waker()
         self._msg: Msg | None = None
         self._exc: BaseException | None = None
         # set for a request sent from its own thread: wait() keeps its deadline itself
@@ -66,11 +142,11 @@ class ThreadReply:
 
     def set_result(self, result: Msg, /) -> None:
         self._msg = result
-        self._lock.release()
+        self._waker.wake()
 
     def set_exception(self, exception: BaseException, /) -> None:
         self._exc = exception
-        self._lock.release()
+        self._waker.wake()
 
     def cancel(self, msg: Any | None = None) -> bool:
         if self.done():
@@ -80,19 +156,38 @@ class ThreadReply:
 
     def wait(self) -> Msg:
         """Block until the reply (or its error: timeout, no responders, closed) is in."""
-        forget = self._forget
-        if forget is None:  # the loop keeps the deadline
-            self._lock.acquire()
-        elif not self._lock.acquire(timeout=self._timeout or -1):
-            if forget() is not None:  # still unanswered: nobody will answer it now
-                timeout = self._timeout
-                raise TimeoutError(f"no reply to {self._subject!r} within {timeout:g}s")
-            self._lock.acquire()  # answered as the wait ran out: it is being set now
-        self._lock.release()
+        waker = self._waker
+        if _SHARED_WAKERS:
+            mine = _thread_waker()
+            if waker is not mine:  # waited for by another thread than the one that asked
+                self._waker = waker = mine  # a wake already sent went to the other one...
+        # ... and was sent after the result was set: the loop below sees that result
+        timeout = self._timeout if self._forget is not None else None
+        try:
+            if not timeout:
+                while not self.done():
+                    waker.wait(None)
+            else:
+                deadline = time.monotonic() + timeout
+                while not self.done():
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not waker.wait(left):
+                        self._expire(waker)
+        except BaseException:  # KeyboardInterrupt: a late reply finds nobody waiting
+            if self._forget is not None:
+                self._forget()
+            raise
         if self._exc is not None:
             raise self._exc
         assert self._msg is not None
         return self._msg
+
+    def _expire(self, waker: _FdWaker | _LockWaker) -> None:
+        assert self._forget is not None
+        if self._forget() is not None:  # still unanswered: nobody will answer it now
+            raise TimeoutError(f"no reply to {self._subject!r} within {self._timeout:g}s")
+        while not self.done():  # answered as the wait ran out: it is being set now
+            waker.wait(None)
 
 
 class LowLevel:
@@ -227,9 +322,12 @@ class LowLevel:
         """
         reply = ThreadReply()
         mux = self._mux
-        if mux.sid and self._writer._sock is not None:
-            # Sent from this thread, if the writer can keep the order of bytes: the loop
-            # thread is then woken only by the reply.
+        if mux.sid and not mux.futs and not self._cross and self._writer._sock is not None:
+            # Nothing else in flight: sent from this thread, if the writer can keep the
+            # order of bytes, and the loop thread is woken only by the reply. With other
+            # requests out (many threads), queued for the loop instead: one wake-up of
+            # it sends them all in one write, where a send per thread would each drop
+            # and retake the GIL and reach the server as a packet of its own.
             token = f"t{next(self._thread_tokens)}"
             try:
                 check_subject(subject)
