@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from natskv.client._deadlines import Deadlines
-from natskv.client._requests import RequestMux, StreamCloser
+from natskv.client._requests import ReplyWaiter, RequestMux, StreamCloser
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._writer import Writer
@@ -126,7 +126,7 @@ class ThreadReply:
     or task in between. :meth:`wait` may be called from any thread, but by one at a time.
     """
 
-    __slots__ = ("_exc", "_forget", "_msg", "_subject", "_timeout", "_waker")
+    __slots__ = ("_exc", "_futs", "_msg", "_subject", "_timeout", "_token", "_waker")
 
     def __init__(self) -> None:
         self._waker = _thread_waker()
@@ -134,8 +134,10 @@ class ThreadReply:
         self._exc: BaseException | None = None
         # set for a request sent from its own thread: wait() keeps its deadline itself
         self._timeout: float | None = None
-        self._forget: Callable[[], object] | None = None
         self._subject = ""
+        # where the request waits once sent (its token in the request table)
+        self._futs: dict[str, ReplyWaiter] | None = None
+        self._token = ""
 
     def done(self) -> bool:
         return self._msg is not None or self._exc is not None
@@ -162,7 +164,7 @@ class ThreadReply:
             if waker is not mine:  # waited for by another thread than the one that asked
                 self._waker = waker = mine  # a wake already sent went to the other one...
         # ... and was sent after the result was set: the loop below sees that result
-        timeout = self._timeout if self._forget is not None else None
+        timeout = self._timeout
         try:
             if not timeout:
                 while not self.done():
@@ -174,16 +176,19 @@ class ThreadReply:
                     if left <= 0 or not waker.wait(left):
                         self._expire(waker)
         except BaseException:  # KeyboardInterrupt: a late reply finds nobody waiting
-            if self._forget is not None:
-                self._forget()
+            self._forget()
             raise
         if self._exc is not None:
             raise self._exc
         assert self._msg is not None
         return self._msg
 
+    def _forget(self) -> ReplyWaiter | None:
+        """Take the request out of the table (None: it is not there, or was answered)."""
+        futs = self._futs
+        return None if futs is None else futs.pop(self._token, None)
+
     def _expire(self, waker: _FdWaker | _LockWaker) -> None:
-        assert self._forget is not None
         if self._forget() is not None:  # still unanswered: nobody will answer it now
             raise TimeoutError(f"no reply to {self._subject!r} within {self._timeout:g}s")
         while not self.done():  # answered as the wait ran out: it is being set now
@@ -209,7 +214,7 @@ class LowLevel:
         self._loop = conn._loop
         # requests from other threads, sent by the loop thread in batches: one wake-up of
         # the loop carries every request queued since the last one
-        self._cross: deque[tuple[str, bytes, Headers, float | None, ThreadReply]] = deque()
+        self._cross: deque[tuple[str, bytes, Headers, float | None, bool, ThreadReply]] = deque()
         self._cross_scheduled = False
         # tokens of requests sent from their own threads, apart from the loop's numbers
         self._thread_tokens = itertools.count(1)
@@ -312,13 +317,16 @@ class LowLevel:
         *,
         headers: Headers = None,
         timeout: float | None = None,
+        checked: bool = False,
     ) -> ThreadReply:
         """From a thread other than the loop's: send a request, return its reply to wait on.
 
-        The request is queued for the loop thread, which sends it (with every other one
-        queued meanwhile, in one write) and resolves the reply as it resolves any; errors
-        (a bad subject, no responders, a timeout, a closed connection) come out of
-        :meth:`ThreadReply.wait`.
+        Alone in flight, the request is written by this thread; otherwise it is queued for
+        the loop thread, which sends it (with every other one queued meanwhile, in one
+        write). The loop resolves the reply as it resolves any and wakes this thread;
+        errors (a bad subject, no responders, a timeout, a closed connection) come out of
+        :meth:`ThreadReply.wait`. ``checked=True`` skips the whitespace check of a subject
+        built from validated parts, as :meth:`request_future` does.
         """
         reply = ThreadReply()
         mux = self._mux
@@ -330,7 +338,8 @@ class LowLevel:
             # and retake the GIL and reach the server as a packet of its own.
             token = f"t{next(self._thread_tokens)}"
             try:
-                check_subject(subject)
+                if not checked:
+                    check_subject(subject)
                 block = None if headers is None else header_block(headers)
                 frame = self._writer.frame(subject, mux.prefix + token, payload, block)
             except Exception as exc:  # refused before sending, as on the loop's path
@@ -341,10 +350,11 @@ class LowLevel:
             if self._writer.send_from_thread(frame):
                 reply._timeout = self._conn._request_timeout if timeout is None else timeout
                 reply._subject = subject
-                reply._forget = lambda: futs.pop(token, None)
+                reply._futs = futs
+                reply._token = token
                 return reply
             del futs[token]
-        self._cross.append((subject, payload, headers, timeout, reply))
+        self._cross.append((subject, payload, headers, timeout, checked, reply))
         if not self._cross_scheduled:
             self._cross_scheduled = True
             try:
@@ -361,9 +371,10 @@ class LowLevel:
         queue = self._cross
         start = self._conn._start_request
         while queue:
-            subject, payload, headers, timeout, reply = queue.popleft()
+            subject, payload, headers, timeout, checked, reply = queue.popleft()
             try:
-                start(subject, payload, headers, timeout, False, reply)
+                reply._token = start(subject, payload, headers, timeout, checked, reply)[0]
+                reply._futs = self._mux.futs
             except Exception as exc:  # refused before sending: that request fails alone
                 reply.set_exception(exc)
 
