@@ -76,7 +76,12 @@ class _FdWaker:
 
 
 class _LockWaker:
-    """Where there is no eventfd: a lock held until the one reply it waits for is in."""
+    """A lock held until the one reply it waits for is in.
+
+    For a request alone in flight (sent from its thread): ``Lock.release`` holding the GIL
+    costs nothing when no other thread wants it, and a lock wait with a timeout is one
+    system call where poll and read are two. Also the waker where there is no eventfd.
+    """
 
     __slots__ = ("_lock",)
 
@@ -121,15 +126,16 @@ if _SHARED_WAKERS:
 class ThreadReply:
     """The reply of a request made from another thread (:meth:`LowLevel.request_threadsafe`).
 
-    The loop thread resolves it as it would a future and wakes the waiting thread directly
-    (an eventfd of that thread where the OS has one, else a lock), with no future callback
-    or task in between. :meth:`wait` may be called from any thread, but by one at a time.
+    The loop thread resolves it as it would a future and wakes the waiting thread directly,
+    with no future callback or task in between: through a lock of the request's own when it
+    was alone in flight, else through an eventfd of the thread (where the OS has one).
+    :meth:`wait` may be called from any thread, but by one at a time.
     """
 
     __slots__ = ("_exc", "_futs", "_msg", "_subject", "_timeout", "_token", "_waker")
 
-    def __init__(self) -> None:
-        self._waker = _thread_waker()
+    def __init__(self, waker: _FdWaker | _LockWaker) -> None:
+        self._waker = waker
         self._msg: Msg | None = None
         self._exc: BaseException | None = None
         # set for a request sent from its own thread: wait() keeps its deadline itself
@@ -159,14 +165,20 @@ class ThreadReply:
     def wait(self) -> Msg:
         """Block until the reply (or its error: timeout, no responders, closed) is in."""
         waker = self._waker
-        if _SHARED_WAKERS:
+        if type(waker) is _FdWaker:
             mine = _thread_waker()
             if waker is not mine:  # waited for by another thread than the one that asked
                 self._waker = waker = mine  # a wake already sent went to the other one...
         # ... and was sent after the result was set: the loop below sees that result
         timeout = self._timeout
         try:
-            if not timeout:
+            if type(waker) is _LockWaker:  # alone in flight: as short as it can be
+                lock = waker._lock
+                if not lock.acquire(timeout=timeout or -1):
+                    self._expire(waker)
+                else:
+                    lock.release()
+            elif not timeout:
                 while not self.done():
                     waker.wait(None)
             else:
@@ -328,7 +340,6 @@ class LowLevel:
         :meth:`ThreadReply.wait`. ``checked=True`` skips the whitespace check of a subject
         built from validated parts, as :meth:`request_future` does.
         """
-        reply = ThreadReply()
         mux = self._mux
         if mux.sid and not mux.futs and not self._cross and self._writer._sock is not None:
             # Nothing else in flight: sent from this thread, if the writer can keep the
@@ -336,6 +347,7 @@ class LowLevel:
             # requests out (many threads), queued for the loop instead: one wake-up of
             # it sends them all in one write, where a send per thread would each drop
             # and retake the GIL and reach the server as a packet of its own.
+            reply = ThreadReply(_LockWaker())
             token = f"t{next(self._thread_tokens)}"
             try:
                 if not checked:
@@ -354,6 +366,8 @@ class LowLevel:
                 reply._token = token
                 return reply
             del futs[token]
+        else:
+            reply = ThreadReply(_thread_waker())
         self._cross.append((subject, payload, headers, timeout, checked, reply))
         if not self._cross_scheduled:
             self._cross_scheduled = True
