@@ -110,7 +110,11 @@ def _thread_waker() -> _FdWaker | _LockWaker:
     try:
         return _wakers.w  # type: ignore[no-any-return]
     except AttributeError:
-        _wakers.w = waker = _FdWaker()
+        try:
+            waker = _FdWaker()
+        except OSError:  # out of file descriptors: this request waits on a lock
+            return _LockWaker()
+        _wakers.w = waker
         return waker
 
 
