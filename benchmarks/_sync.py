@@ -5,7 +5,8 @@ Client CPU is ``time.process_time()`` around each timed section: every thread of
 process (the caller, the connection's loop thread, the idle benchmark loop), and nothing of
 the server's. Issue #10's targets read these against the async rows of the same run: a
 sync get at most 1.3x the CPU of an async get; 16 threads at least 5x one thread's
-throughput.
+throughput (``results/sync-threads.md``: where the time goes with 16 threads, and why
+5x is out of reach on 2 cores shared with the server).
 """
 
 from __future__ import annotations

@@ -82,6 +82,11 @@ async def test_large_payloads_from_threads_arrive_whole(monkeypatch: pytest.Monk
                 except BaseException as exc:
                     errors.append(exc)
 
+            # alone in flight, a thread sends its request itself (partially, then the tail)
+            alone = nc.lowlevel.request_threadsafe
+            assert (await asyncio.to_thread(lambda: alone("echo.big", bodies[0]).wait())).data == (
+                bodies[0]
+            )
             threads = [threading.Thread(target=ask, args=(n,)) for n in range(3)]
             for t in threads:
                 t.start()

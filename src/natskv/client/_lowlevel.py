@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import select
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from natskv.client._deadlines import Deadlines
-from natskv.client._requests import RequestMux, StreamCloser
+from natskv.client._requests import ReplyWaiter, RequestMux, StreamCloser
 from natskv.client._subscription import MessageHandler, Subscription
 from natskv.client._subscriptions import Subscriptions
 from natskv.client._writer import Writer
@@ -41,36 +44,121 @@ def header_block(headers: Mapping[str, str | list[str] | tuple[str, ...]] | byte
     return headers if isinstance(headers, bytes) else encode_headers(headers)
 
 
-class ThreadReply:
-    """The reply of a request made from another thread (:meth:`LowLevel.request_threadsafe`).
+class _FdWaker:
+    """A thread's wake-up: an eventfd the loop thread writes to and the thread reads.
 
-    The loop thread resolves it as it would a future; :meth:`wait` blocks the requesting
-    thread on a plain lock until then, so a reply wakes its thread directly, with no
-    future callback or task in between.
+    One per thread, reused by every request it makes. ``os.eventfd_write`` runs without
+    the GIL, unlike ``Lock.release``, which holds it through the futex wake: with many
+    threads waiting, the loop thread's wake-ups no longer stall every other thread.
+    A wake that finds nobody waiting (a reply whose thread stopped waiting) only makes the
+    next wait look once more, so a waker never needs to be thrown away.
     """
 
-    __slots__ = ("_exc", "_forget", "_lock", "_msg", "_subject", "_timeout")
+    __slots__ = ("fd", "poller")
+
+    def __init__(self) -> None:
+        self.fd = os.eventfd(0, os.EFD_CLOEXEC)
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)
+
+    def wake(self) -> None:
+        os.eventfd_write(self.fd, 1)
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until woken (True), or until ``timeout`` seconds pass (False)."""
+        if timeout is not None and not self.poller.poll(timeout * 1000):
+            return False
+        os.eventfd_read(self.fd)
+        return True
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+class _LockWaker:
+    """A lock held until the one reply it waits for is in.
+
+    For a request alone in flight (sent from its thread): ``Lock.release`` holding the GIL
+    costs nothing when no other thread wants it, and a lock wait with a timeout is one
+    system call where poll and read are two. Also the waker where there is no eventfd.
+    """
+
+    __slots__ = ("_lock",)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
+
+    def wake(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        self._lock.release()  # woken once, seen by every later look
+        return True
+
+
+_SHARED_WAKERS: Final = hasattr(os, "eventfd")
+_wakers = threading.local()
+
+
+def _thread_waker() -> _FdWaker | _LockWaker:
+    """This thread's waker (an eventfd), or a new lock where eventfd is missing."""
+    if not _SHARED_WAKERS:
+        return _LockWaker()
+    try:
+        return _wakers.w  # type: ignore[no-any-return]
+    except AttributeError:
+        try:
+            waker = _FdWaker()
+        except OSError:  # out of file descriptors: this request waits on a lock
+            return _LockWaker()
+        _wakers.w = waker
+        return waker
+
+
+def _forget_wakers() -> None:  # a forked child must not share its parent's eventfds
+    global _wakers
+    _wakers = threading.local()
+
+
+if _SHARED_WAKERS:
+    os.register_at_fork(after_in_child=_forget_wakers)
+
+
+class ThreadReply:
+    """The reply of a request made from another thread (:meth:`LowLevel.request_threadsafe`).
+
+    The loop thread resolves it as it would a future and wakes the waiting thread directly,
+    with no future callback or task in between: through a lock of the request's own when it
+    was alone in flight, else through an eventfd of the thread (where the OS has one).
+    :meth:`wait` may be called from any thread, but by one at a time.
+    """
+
+    __slots__ = ("_exc", "_futs", "_msg", "_subject", "_timeout", "_token", "_waker")
+
+    def __init__(self, waker: _FdWaker | _LockWaker) -> None:
+        self._waker = waker
         self._msg: Msg | None = None
         self._exc: BaseException | None = None
         # set for a request sent from its own thread: wait() keeps its deadline itself
         self._timeout: float | None = None
-        self._forget: Callable[[], object] | None = None
         self._subject = ""
+        # where the request waits once sent (its token in the request table)
+        self._futs: dict[str, ReplyWaiter] | None = None
+        self._token = ""
 
     def done(self) -> bool:
         return self._msg is not None or self._exc is not None
 
     def set_result(self, result: Msg, /) -> None:
         self._msg = result
-        self._lock.release()
+        self._waker.wake()
 
     def set_exception(self, exception: BaseException, /) -> None:
         self._exc = exception
-        self._lock.release()
+        self._waker.wake()
 
     def cancel(self, msg: Any | None = None) -> bool:
         if self.done():
@@ -80,19 +168,47 @@ class ThreadReply:
 
     def wait(self) -> Msg:
         """Block until the reply (or its error: timeout, no responders, closed) is in."""
-        forget = self._forget
-        if forget is None:  # the loop keeps the deadline
-            self._lock.acquire()
-        elif not self._lock.acquire(timeout=self._timeout or -1):
-            if forget() is not None:  # still unanswered: nobody will answer it now
-                timeout = self._timeout
-                raise TimeoutError(f"no reply to {self._subject!r} within {timeout:g}s")
-            self._lock.acquire()  # answered as the wait ran out: it is being set now
-        self._lock.release()
+        waker = self._waker
+        if type(waker) is _FdWaker:
+            mine = _thread_waker()
+            if waker is not mine:  # waited for by another thread than the one that asked
+                self._waker = waker = mine  # a wake already sent went to the other one...
+        # ... and was sent after the result was set: the loop below sees that result
+        timeout = self._timeout
+        try:
+            if type(waker) is _LockWaker:  # alone in flight: as short as it can be
+                lock = waker._lock
+                if not lock.acquire(timeout=timeout or -1):
+                    self._expire(waker)
+                else:
+                    lock.release()
+            elif not timeout:
+                while not self.done():
+                    waker.wait(None)
+            else:
+                deadline = time.monotonic() + timeout
+                while not self.done():
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not waker.wait(left):
+                        self._expire(waker)
+        except BaseException:  # KeyboardInterrupt: a late reply finds nobody waiting
+            self._forget()
+            raise
         if self._exc is not None:
             raise self._exc
         assert self._msg is not None
         return self._msg
+
+    def _forget(self) -> ReplyWaiter | None:
+        """Take the request out of the table (None: it is not there, or was answered)."""
+        futs = self._futs
+        return None if futs is None else futs.pop(self._token, None)
+
+    def _expire(self, waker: _FdWaker | _LockWaker) -> None:
+        if self._forget() is not None:  # still unanswered: nobody will answer it now
+            raise TimeoutError(f"no reply to {self._subject!r} within {self._timeout:g}s")
+        while not self.done():  # answered as the wait ran out: it is being set now
+            waker.wait(None)
 
 
 class LowLevel:
@@ -114,7 +230,7 @@ class LowLevel:
         self._loop = conn._loop
         # requests from other threads, sent by the loop thread in batches: one wake-up of
         # the loop carries every request queued since the last one
-        self._cross: deque[tuple[str, bytes, Headers, float | None, ThreadReply]] = deque()
+        self._cross: deque[tuple[str, bytes, Headers, float | None, bool, ThreadReply]] = deque()
         self._cross_scheduled = False
         # tokens of requests sent from their own threads, apart from the loop's numbers
         self._thread_tokens = itertools.count(1)
@@ -217,22 +333,29 @@ class LowLevel:
         *,
         headers: Headers = None,
         timeout: float | None = None,
+        checked: bool = False,
     ) -> ThreadReply:
         """From a thread other than the loop's: send a request, return its reply to wait on.
 
-        The request is queued for the loop thread, which sends it (with every other one
-        queued meanwhile, in one write) and resolves the reply as it resolves any; errors
-        (a bad subject, no responders, a timeout, a closed connection) come out of
-        :meth:`ThreadReply.wait`.
+        Alone in flight, the request is written by this thread; otherwise it is queued for
+        the loop thread, which sends it (with every other one queued meanwhile, in one
+        write). The loop resolves the reply as it resolves any and wakes this thread;
+        errors (a bad subject, no responders, a timeout, a closed connection) come out of
+        :meth:`ThreadReply.wait`. ``checked=True`` skips the whitespace check of a subject
+        built from validated parts, as :meth:`request_future` does.
         """
-        reply = ThreadReply()
         mux = self._mux
-        if mux.sid and self._writer._sock is not None:
-            # Sent from this thread, if the writer can keep the order of bytes: the loop
-            # thread is then woken only by the reply.
+        if mux.sid and not mux.futs and not self._cross and self._writer._sock is not None:
+            # Nothing else in flight: sent from this thread, if the writer can keep the
+            # order of bytes, and the loop thread is woken only by the reply. With other
+            # requests out (many threads), queued for the loop instead: one wake-up of
+            # it sends them all in one write, where a send per thread would each drop
+            # and retake the GIL and reach the server as a packet of its own.
+            reply = ThreadReply(_LockWaker())
             token = f"t{next(self._thread_tokens)}"
             try:
-                check_subject(subject)
+                if not checked:
+                    check_subject(subject)
                 block = None if headers is None else header_block(headers)
                 frame = self._writer.frame(subject, mux.prefix + token, payload, block)
             except Exception as exc:  # refused before sending, as on the loop's path
@@ -243,10 +366,13 @@ class LowLevel:
             if self._writer.send_from_thread(frame):
                 reply._timeout = self._conn._request_timeout if timeout is None else timeout
                 reply._subject = subject
-                reply._forget = lambda: futs.pop(token, None)
+                reply._futs = futs
+                reply._token = token
                 return reply
             del futs[token]
-        self._cross.append((subject, payload, headers, timeout, reply))
+        else:
+            reply = ThreadReply(_thread_waker())
+        self._cross.append((subject, payload, headers, timeout, checked, reply))
         if not self._cross_scheduled:
             self._cross_scheduled = True
             try:
@@ -263,9 +389,10 @@ class LowLevel:
         queue = self._cross
         start = self._conn._start_request
         while queue:
-            subject, payload, headers, timeout, reply = queue.popleft()
+            subject, payload, headers, timeout, checked, reply = queue.popleft()
             try:
-                start(subject, payload, headers, timeout, False, reply)
+                reply._token = start(subject, payload, headers, timeout, checked, reply)[0]
+                reply._futs = self._mux.futs
             except Exception as exc:  # refused before sending: that request fails alone
                 reply.set_exception(exc)
 

@@ -23,7 +23,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RequestPlan(Generic[T]):
-    """What to send, and ``finish(reply) -> result`` (pure: it may run on any thread)."""
+    """What to send, and ``finish(reply) -> result`` (pure: it may run on any thread).
+
+    ``subject`` is built from the bucket's prefix and a validated key: it is sent without
+    a second subject check."""
 
     subject: str
     payload: bytes

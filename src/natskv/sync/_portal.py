@@ -129,7 +129,7 @@ class Portal:
         if self._closed:
             raise ConnectionClosedError("the sync connection is closed")
         reply = nc.lowlevel.request_threadsafe(
-            plan.subject, plan.payload, headers=plan.headers, timeout=plan.timeout
+            plan.subject, plan.payload, headers=plan.headers, timeout=plan.timeout, checked=True
         )
         try:
             msg = reply.wait()
