@@ -10,11 +10,11 @@ from natskv.protocol import _parser
 try:
     from natskv.protocol import _cparser
 except ImportError:  # not built; test_protocol_parser_impl.py says whether it should be
-    _cparser = None  # type: ignore[assignment]
+    _cparser = None
 
 PARSERS: dict[str, type[_parser.Parser] | None] = {
     "python": _parser.Parser,
-    "c": None if _cparser is None else _cparser.Parser,  # type: ignore[dict-item]
+    "c": None if _cparser is None else _cparser.Parser,
 }
 
 
