@@ -238,6 +238,25 @@ def test_overlong_lines_and_sizes_give_the_same_error() -> None:
             assert outcomes(CParser(), chunks) == expected, (data[:40], max_chunk)
 
 
+def test_numbers_longer_than_int_takes_give_the_same_error() -> None:
+    """More digits than int() converts (4300): malformed, before any other check."""
+    long = b"1" * 5000
+    cases = [
+        b"MSG a " + long + b" 1\r\nx\r\n",
+        b"MSG a 1 " + long + b"\r\n",
+        b"MSG \xff 1 " + long + b"\r\n",
+        b"HMSG a 1 " + long + b" 12\r\n",
+        b"HMSG a 1 12 " + long + b"\r\n",
+        b"HMSG a " + long + b" 13 12\r\n",
+        b"MSG a 1 " + b"0" * 4290 + b"5\r\nhello\r\n",  # 4291 digits: int() takes it
+    ]
+    for data in cases:
+        for chunks in ([data], [data[:3000], data[3000:]]):
+            kw = {"max_control_line": 10_000}
+            expected = outcomes(_parser.Parser(**kw), chunks)
+            assert outcomes(CParser(**kw), chunks) == expected, data[:40]
+
+
 def test_limits_read_and_write_like_the_pure_parser() -> None:
     p = CParser(max_control_line=32, max_payload=10)
     assert (p.max_control_line, p.max_payload) == (32, 10)

@@ -458,33 +458,41 @@ handle_line(ParserObject *self, const char *line, Py_ssize_t len, const char *bu
             return line_error(malformed, line, len, 64);
         }
     }
+    /* The numbers, as int() reads them: one too long for int() (more digits than
+     * sys.get_int_max_str_digits()) makes the line malformed, before any other check. */
+    PyObject *sid = NULL, *big_h = NULL, *big_s = NULL, *subject = NULL, *reply = NULL;
     Py_ssize_t size = digits_value(size_t_); /* -1: beyond any max_payload */
-    Py_ssize_t hlen = 0;
-    if (hmsg) {
-        hlen = digits_value(hlen_t);
-        if (hlen < 0 || size < 0 || hlen > size) {
-            /* Exact comparison (and message) for numbers of any length. */
-            PyObject *h = digits_long(hlen_t), *s = h ? digits_long(size_t_) : NULL;
-            int gt = s ? PyObject_RichCompareBool(h, s, Py_GT) : -1;
-            if (gt > 0) {
-                protocol_error("bad header size %S for total size %S", h, s);
-            }
-            Py_XDECREF(h);
-            Py_XDECREF(s);
-            if (gt != 0) {
-                return -1;
-            }
+    Py_ssize_t hlen = hmsg ? digits_value(hlen_t) : 0;
+    if ((sid = digits_long(sid_t)) == NULL ||
+        (hmsg && hlen < 0 && (big_h = digits_long(hlen_t)) == NULL) ||
+        (size < 0 && (big_s = digits_long(size_t_)) == NULL)) {
+        if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            line_error(malformed, line, len, 64);
+        }
+        goto fail;
+    }
+    if (hmsg && (hlen < 0 || size < 0 || hlen > size)) {
+        /* Exact comparison (and message) for numbers of any length. */
+        PyObject *h = big_h ? Py_NewRef(big_h) : PyLong_FromSsize_t(hlen);
+        PyObject *t = big_s ? Py_NewRef(big_s) : PyLong_FromSsize_t(size);
+        int gt = (h && t) ? PyObject_RichCompareBool(h, t, Py_GT) : -1;
+        if (gt > 0) {
+            protocol_error("bad header size %S for total size %S", h, t);
+        }
+        Py_XDECREF(h);
+        Py_XDECREF(t);
+        if (gt != 0) {
+            goto fail;
         }
     }
-    PyObject *subject = PyUnicode_DecodeUTF8(subject_t.p, subject_t.n, NULL);
+    subject = PyUnicode_DecodeUTF8(subject_t.p, subject_t.n, NULL);
     if (subject == NULL) {
         goto bad_utf8;
     }
-    PyObject *reply;
     if (has_reply) {
         reply = PyUnicode_DecodeUTF8(reply_t.p, reply_t.n, NULL);
         if (reply == NULL) {
-            Py_DECREF(subject);
             goto bad_utf8;
         }
     }
@@ -492,21 +500,18 @@ handle_line(ParserObject *self, const char *line, Py_ssize_t len, const char *bu
         reply = Py_NewRef(Py_None);
     }
     if (size < 0 || size > self->maxpayload) {
-        PyObject *s = digits_long(size_t_);
-        if (s != NULL) {
-            protocol_error("bad payload size: %S", s);
-            Py_DECREF(s);
+        if (big_s != NULL) {
+            protocol_error("bad payload size: %S", big_s);
+        }
+        else {
+            protocol_error("bad payload size: %zd", size);
         }
         goto fail;
     }
-    PyObject *sid = digits_long(sid_t);
-    if (sid == NULL) {
-        goto fail;
-    }
+    Py_CLEAR(big_h); /* hlen <= size <= max_payload: it fits */
     Py_ssize_t stop = start + size;
     if (stop + 2 <= n) {
         if (buf[stop] != '\r' || buf[stop + 1] != '\n') {
-            Py_DECREF(sid);
             protocol_error("payload not followed by CRLF");
             goto fail;
         }
@@ -514,14 +519,12 @@ handle_line(ParserObject *self, const char *line, Py_ssize_t len, const char *bu
         if (hmsg) {
             hdr = PyBytes_FromStringAndSize(buf + start, hlen);
             if (hdr == NULL) {
-                Py_DECREF(sid);
                 goto fail;
             }
         }
         data = PyBytes_FromStringAndSize(buf + start + hlen, size - hlen);
         if (data == NULL) {
             Py_XDECREF(hdr);
-            Py_DECREF(sid);
             goto fail;
         }
         if (append_steal(events, make_msg(subject, sid, reply, data, hdr)) < 0) {
@@ -553,14 +556,16 @@ handle_line(ParserObject *self, const char *line, Py_ssize_t len, const char *bu
     return 0;
 
 bad_utf8:
-    if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-        return -1;
+    if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+        line_error(malformed, line, len, 64);
     }
-    PyErr_Clear();
-    return line_error(malformed, line, len, 64);
 fail:
-    Py_DECREF(subject);
-    Py_DECREF(reply);
+    Py_XDECREF(sid);
+    Py_XDECREF(big_h);
+    Py_XDECREF(big_s);
+    Py_XDECREF(subject);
+    Py_XDECREF(reply);
     return -1;
 }
 
@@ -717,6 +722,67 @@ set_maxpayload(ParserObject *self, PyObject *value, void *Py_UNUSED(closure))
     return set_limit(value, &self->maxpayload_obj, &self->maxpayload, "max_payload");
 }
 
+/* The pure parser's private state, read-only, computed on access: what
+ * tests/unit/test_fuzz_parser.py reads to check that the parser keeps at most one partial
+ * line or one partial payload between reads holds of this parser too. */
+
+static PyObject *
+get_buf(ParserObject *self, void *Py_UNUSED(closure))
+{
+    return PyBytes_FromStringAndSize(self->line, self->in_payload ? 0 : self->line_len);
+}
+
+static PyObject *
+get_head(ParserObject *self, void *Py_UNUSED(closure))
+{
+    if (!self->in_payload) {
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("(OOOnn)", self->p_subject, self->p_sid, self->p_reply,
+                         self->p_hdr ? self->p_hlen : (Py_ssize_t)-1, self->p_size);
+}
+
+static PyObject *
+get_have(ParserObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->in_payload ? self->p_have + self->p_trail_have : 0);
+}
+
+static PyObject *
+get_need(ParserObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->in_payload ? self->p_size + 2 : 0);
+}
+
+static PyObject *
+get_chunks(ParserObject *self, void *Py_UNUSED(closure))
+{
+    if (!self->in_payload) {
+        return PyList_New(0);
+    }
+    /* What has arrived of the payload and its CRLF, as one chunk. */
+    Py_ssize_t have = self->p_have, h = have < self->p_hlen ? have : self->p_hlen;
+    PyObject *b = PyBytes_FromStringAndSize(NULL, have + self->p_trail_have);
+    if (b == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(b);
+    if (h > 0) {
+        memcpy(out, PyBytes_AS_STRING(self->p_hdr), h);
+    }
+    if (have > h) {
+        memcpy(out + h, PyBytes_AS_STRING(self->p_data), have - h);
+    }
+    memcpy(out + have, self->p_trail, self->p_trail_have);
+    PyObject *list = PyList_New(1);
+    if (list == NULL) {
+        Py_DECREF(b);
+        return NULL;
+    }
+    PyList_SET_ITEM(list, 0, b);
+    return list;
+}
+
 static PyMethodDef Parser_methods[] = {
     {"feed", (PyCFunction)Parser_feed, METH_O,
      "Consume ``data`` and return every event it completes, in order."},
@@ -730,6 +796,11 @@ static PyGetSetDef Parser_getset[] = {
      "The longest control line accepted, in bytes.", NULL},
     {"max_payload", (getter)get_maxpayload, (setter)set_maxpayload,
      "The largest payload (headers and body) accepted, in bytes.", NULL},
+    {"_buf", (getter)get_buf, NULL, "The partial control line kept (read-only).", NULL},
+    {"_head", (getter)get_head, NULL, "The pending message's head, or None.", NULL},
+    {"_have", (getter)get_have, NULL, "Bytes of the pending payload and CRLF received.", NULL},
+    {"_need", (getter)get_need, NULL, "Bytes of the pending payload and CRLF.", NULL},
+    {"_chunks", (getter)get_chunks, NULL, "What has arrived of the pending payload.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
