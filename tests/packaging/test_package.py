@@ -12,9 +12,12 @@ import ast
 import email
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tarfile
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
@@ -34,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "natskv"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+# The compiled parser is built where a C compiler is (as on CI), and is optional elsewhere.
+HAVE_CC = shutil.which(shlex.split(sysconfig.get_config_var("CC") or "cc")[0]) is not None
 
 # import name -> distribution, for what natskv imports at run time
 IMPORTED_DISTRIBUTIONS = {
@@ -151,13 +156,26 @@ def test_sdist_and_wheel_pass_twine_check(dist: Path) -> None:
     assert result.stdout.count("PASSED") == 2, result.stdout
 
 
+def test_the_sdist_has_the_compiled_parsers_source(dist: Path) -> None:
+    with tarfile.open(_one(dist, "*.tar.gz")) as tf:
+        names = set(tf.getnames())
+    top = f"natskv-{natskv.__version__}"
+    assert f"{top}/src/natskv/protocol/_cparser.c" in names
+    assert f"{top}/src/natskv/protocol/_cparser.pyi" in names
+
+
 def test_wheel_metadata_and_contents(dist: Path) -> None:
-    wheel = _one(dist, f"natskv-{natskv.__version__}-py3-none-any.whl")
+    wheel = _one(dist, f"natskv-{natskv.__version__}-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         info = f"natskv-{natskv.__version__}.dist-info"
         meta = email.message_from_bytes(zf.read(f"{info}/METADATA"))
     assert "natskv/py.typed" in names
+    assert "natskv/protocol/_cparser.pyi" in names
+    assert "natskv/protocol/_cparser.c" not in names
+    compiled = [n for n in names if re.fullmatch(r"natskv/protocol/_cparser\..*(so|pyd)", n)]
+    # A wheel with the compiled parser is tagged for its Python and platform.
+    assert len(compiled) == (1 if HAVE_CC else 0), names
     assert f"{info}/licenses/LICENSE" in names
     assert not any(n.startswith(("tests/", "benchmarks/", "examples/")) for n in names)
     assert meta["License-Expression"] == "Apache-2.0"
@@ -223,7 +241,66 @@ def test_the_wheel_installs_alone_and_runs_the_quick_start(
         wheel_venv, tmp_path, str(wheel_venv / "bin" / "natskv"), "--version"
     )
     assert version_line == f"natskv {natskv.__version__}\n"
+    impl = _run_isolated(
+        wheel_venv,
+        tmp_path,
+        python,
+        "-I",
+        "-c",
+        "import natskv.protocol as p; print(p.PARSER_IMPL)",
+    )
+    assert impl == ("c\n" if HAVE_CC else "python\n")
     _check_output(_run_isolated(wheel_venv, tmp_path, python, "-I", "quickstart.py"))
+
+
+def test_without_a_compiler_the_wheel_builds_and_uses_the_pure_parser(
+    dist: Path, tmp_path: Path
+) -> None:
+    """The extension is optional: with no working C compiler the build warns and goes on."""
+    with tarfile.open(_one(dist, "*.tar.gz")) as tf:
+        tf.extractall(tmp_path, filter="data")
+    (src,) = tmp_path.glob("natskv-*")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(find_uv_bin()).parent}{os.pathsep}{os.environ['PATH']}",
+        "CC": "false",
+        "LDSHARED": "false",
+    }
+    out = tmp_path / "out"
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(out)],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert 'building extension "natskv.protocol._cparser" failed' in build.stdout + build.stderr
+    with zipfile.ZipFile(_one(out, "*.whl")) as zf:
+        assert [n for n in zf.namelist() if "_cparser" in n] == ["natskv/protocol/_cparser.pyi"]
+    venv = tmp_path / "venv"
+    uv = find_uv_bin()
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(_one(out, "*.whl")),
+        ],
+        check=True,
+        timeout=300,
+    )
+    code = (
+        "import natskv.protocol as p;"
+        "print(p.PARSER_IMPL, [type(e).__name__ for e in p.Parser().feed(b'PING\\r\\n')])"
+    )
+    got = _run_isolated(venv, tmp_path, str(venv / "bin" / "python"), "-I", "-c", code)
+    assert got == "python ['Ping']\n"
 
 
 USER_TEST_FILE = """

@@ -213,6 +213,7 @@ PAYLOADS = [
 REPLIES = [None, "_INBOX.reply.1"]
 
 
+@pytest.mark.usefixtures("parser_impl")
 @pytest.mark.parametrize("reply", REPLIES)
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: f"len{len(p)}")
 def test_pub_reflects_through_parser(payload: bytes, reply: str | None) -> None:
@@ -236,6 +237,7 @@ HEADER_SETS: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.usefixtures("parser_impl")
 @pytest.mark.parametrize("reply", REPLIES)
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: f"len{len(p)}")
 @pytest.mark.parametrize("headers", HEADER_SETS, ids=lambda h: f"h{len(h)}")
@@ -264,6 +266,7 @@ def test_hpub_reflects_through_parser(
     assert ev.raw_headers == block
 
 
+@pytest.mark.usefixtures("parser_impl")
 def test_many_frames_reflect_in_one_stream() -> None:
     frames = []
     expected = []

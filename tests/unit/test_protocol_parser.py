@@ -26,6 +26,9 @@ from tests.unit.parser_helpers import (
 
 from natskv.protocol import OK, PING, PONG, Err, Info, Msg, Parser
 
+# Every test runs against the pure and the compiled parser (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("parser_impl")
+
 # --------------------------------------------------------------------------- fixtures
 
 

@@ -19,6 +19,9 @@ from tests.unit.parser_helpers import (
 from natskv.errors import ProtocolError
 from natskv.protocol import MAX_CONTROL_LINE, Parser
 
+# Every test runs against the pure and the compiled parser (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("parser_impl")
+
 # --------------------------------------------------------------------------- control-line cap
 
 

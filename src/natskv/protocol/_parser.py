@@ -121,7 +121,8 @@ class Parser:
                 elif first in _M or first in _H:
                     raise ProtocolError(f"unknown protocol operation: {buf[pos:end][:32]!r}")
                 else:
-                    pos = self._control(buf, pos, end, first, events)
+                    append(_control_event(buf[pos:end]))
+                    pos = end + 2
                     continue
             nargs = len(args)
             if hmsg:
@@ -200,37 +201,39 @@ class Parser:
         hstop = start + hlen
         return Msg(subject, sid, reply, buf[hstop:stop], buf[start:hstop])
 
-    def _control(self, buf: bytes, pos: int, end: int, first: int, events: list[Event]) -> int:
-        line = buf[pos:end]
-        if first in _P:
-            word = line.strip().upper()
-            if word == b"PING":
-                events.append(PING)
-            elif word == b"PONG":
-                events.append(PONG)
-            else:
-                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
-        elif first in _I:
-            if line[:5].upper() not in _INFO_OPS:
-                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
-            try:
-                options = json.loads(line[5:])
-            except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
-                raise ProtocolError(f"malformed INFO: {line[:64]!r}") from None
-            if not isinstance(options, dict):
-                raise ProtocolError("INFO is not a JSON object")
-            events.append(Info(options))
-        elif first == _PLUS:
-            if line.strip().upper() != b"+OK":
-                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
-            events.append(OK)
-        elif first == _MINUS:
-            if line[:4].upper() != b"-ERR" or (len(line) > 4 and line[4] not in _ERR_SEPS):
-                raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
-            message = line[4:].strip().decode("utf-8", "replace")
-            if len(message) >= 2 and message[0] == message[-1] == "'":
-                message = message[1:-1]
-            events.append(Err(message))
-        else:
+
+def _control_event(line: bytes) -> Event:
+    """The event of a control line other than ``MSG``/``HMSG`` (without its CRLF).
+
+    The compiled parser (``_cparser.c``) calls this too, so both read these lines alike.
+    """
+    first = line[0] if line else -1
+    if first in _P:
+        word = line.strip().upper()
+        if word == b"PING":
+            return PING
+        if word == b"PONG":
+            return PONG
+        raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+    if first in _I:
+        if line[:5].upper() not in _INFO_OPS:
             raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
-        return end + 2
+        try:
+            options = json.loads(line[5:])
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+            raise ProtocolError(f"malformed INFO: {line[:64]!r}") from None
+        if not isinstance(options, dict):
+            raise ProtocolError("INFO is not a JSON object")
+        return Info(options)
+    if first == _PLUS:
+        if line.strip().upper() != b"+OK":
+            raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+        return OK
+    if first == _MINUS:
+        if line[:4].upper() != b"-ERR" or (len(line) > 4 and line[4] not in _ERR_SEPS):
+            raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")
+        message = line[4:].strip().decode("utf-8", "replace")
+        if len(message) >= 2 and message[0] == message[-1] == "'":
+            message = message[1:-1]
+        return Err(message)
+    raise ProtocolError(f"unknown protocol operation: {line[:32]!r}")

@@ -1,0 +1,13 @@
+# The compiled parser (_cparser.c): the same interface as natskv.protocol._parser.Parser.
+from natskv.protocol._events import Event
+
+MAX_CONTROL_LINE: int
+
+class Parser:
+    max_control_line: int
+    max_payload: int
+    def __init__(self, *, max_control_line: int = 4096, max_payload: int = 67108864) -> None: ...
+    def reset(self) -> None: ...
+    def feed(self, data: bytes) -> list[Event]: ...
+
+def _fast_msg() -> bool: ...
