@@ -63,6 +63,18 @@ class Replicated:
         self.killed.append(self.leader)
         await self.leader.akill()
 
+    async def restore(self) -> None:
+        """Start the killed nodes again and wait until every replica is current.
+
+        The checks after a kill read histories through new consumers. nats-server 2.11
+        may place such a consumer (R1) on the stream peer that is down, and its creation
+        then never completes; with the cluster whole again the checks read what the
+        writes under the kill left, on any server version."""
+        while self.killed:
+            await self.killed.pop().arestart()
+        await asyncio.to_thread(self.cluster.wait_healthy, 60)
+        await wait_replicas_current(self.js, self.store.stream, 60)
+
 
 async def _connect(node: EmbeddedServer) -> natskv.Connection:
     return await natskv.connect(node.url)
@@ -104,6 +116,23 @@ async def replicated(nats_cluster: EmbeddedCluster) -> AsyncIterator[Replicated]
 
 async def _history(store: natskv.KVStore, key: str) -> list[natskv.KVEntry[bytes]]:
     return [entry async for entry in store.history(key)]
+
+
+async def _acked_history(
+    store: natskv.KVStore, key: str, revision: int
+) -> list[natskv.KVEntry[bytes]]:
+    """The history of a key whose write was acknowledged at ``revision``, once it shows it.
+
+    A history is read by a new consumer, which the server may place on a replica that is
+    still applying the last writes (a follower just restarted): it can show an older
+    state for a moment. The leader's own answer is the authority for what was stored."""
+    history = await _history(store, key)
+    for _ in range(40):
+        if any(e.revision == revision for e in history):
+            break
+        await asyncio.sleep(0.25)
+        history = await _history(store, key)
+    return history
 
 
 # --------------------------------------------------------------------------- election
@@ -177,15 +206,18 @@ async def test_puts_under_way_when_the_leader_dies_lose_and_duplicate_nothing(
 
     assert len(acked) >= 40, (len(acked), sorted(unknown))
     assert len(set(acked.values())) == len(acked), "two writes acknowledged one revision"
-    # checked with the bucket's long timeout: a consumer for the history may have to wait
-    # for the meta leader's election too (the killed node may have led that as well)
+    await replicated.restore()
     for key in acked.keys() | unknown:
-        history = await _history(replicated.store, key)
         if key in acked:
+            # stored, by the leader's word (read-after-write), and exactly once
+            latest = await replicated.store.get_entry(key, consistent=True)
+            assert (latest.revision, latest.value) == (acked[key], key.encode())
+            history = await _acked_history(replicated.store, key, acked[key])
             assert [(e.revision, e.value) for e in history] == [(acked[key], key.encode())]
-        else:
-            assert len(history) <= 1, f"{key} was stored twice: {history}"
-            assert all(e.value == key.encode() for e in history)
+            continue
+        history = await _history(replicated.store, key)
+        assert len(history) <= 1, f"{key} was stored twice: {history}"
+        assert all(e.value == key.encode() for e in history)
 
 
 # --------------------------------------------------------------------------- get
@@ -324,7 +356,9 @@ async def test_cas_updates_under_a_leader_kill_have_one_winner_per_revision(
 
     expected = [e for e, _, _ in wins]
     assert len(expected) == len(set(expected)), "two updates won the same revision"
-    history = {e.revision: e.value for e in await _history(replicated.store, "cas")}
+    await replicated.restore()
+    last = max(revision for _, revision, _ in wins)
+    history = {e.revision: e.value for e in await _acked_history(replicated.store, "cas", last)}
     assert history[start] == b"w-init"
     for _, revision, value in wins:
         assert history.get(revision) == value, f"acknowledged {value!r} at {revision} lost"
