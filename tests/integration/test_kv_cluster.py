@@ -66,10 +66,11 @@ class Replicated:
     async def restore(self) -> None:
         """Start the killed nodes again and wait until every replica is current.
 
-        The checks after a kill read histories through new consumers. nats-server 2.11
-        may place such a consumer (R1) on the stream peer that is down, and its creation
-        then never completes; with the cluster whole again the checks read what the
-        writes under the kill left, on any server version."""
+        The checks after a kill read histories through new consumers. On nats-server 2.11
+        (CI's lowest run) such a consumer's creation timed out while a peer was down; our
+        reading, not confirmed in the server's source, is that it was placed on that
+        peer. With the cluster whole again the checks read what the writes under the
+        kill left, on any server version."""
         while self.killed:
             await self.killed.pop().arestart()
         await asyncio.to_thread(self.cluster.wait_healthy, 60)
