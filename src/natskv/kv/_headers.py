@@ -20,7 +20,9 @@ from natskv.kv._entry import KVOperation
 __all__ = [
     "EXPECTED_LAST_SUBJECT_SEQUENCE",
     "KV_OPERATION",
+    "KV_OPERATION_B",
     "MARKER_REASON",
+    "MARKER_REASON_B",
     "NATS_MSG_SIZE",
     "NATS_ROLLUP",
     "NATS_SEQUENCE",
@@ -43,6 +45,9 @@ ROLLUP_SUBJECT = "sub"
 EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
 NATS_TTL = "Nats-TTL"
 MARKER_REASON = "Nats-Marker-Reason"
+# the two names as bytes: a header block that contains neither names no operation (a put)
+KV_OPERATION_B = KV_OPERATION.encode()
+MARKER_REASON_B = MARKER_REASON.encode()
 NATS_SEQUENCE = "Nats-Sequence"
 NATS_TIMESTAMP = "Nats-Time-Stamp"
 NATS_SUBJECT = "Nats-Subject"

@@ -19,9 +19,8 @@ from natskv.jetstream import JetStream, StoredMessage, check_direct_status
 from natskv.kv._bucket import Bucket, Decoder
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._errors import kv_error, recover_no_responders, translate
+from natskv.kv._headers import KV_OPERATION_B, MARKER_REASON_B
 from natskv.kv._mapping import (
-    KV_OPERATION,
-    MARKER_REASON,
     NATS_SEQUENCE,
     NATS_TIMESTAMP,
     operation_from_headers,
@@ -49,7 +48,6 @@ _SEQUENCE_LINE = b"\r\n" + NATS_SEQUENCE.encode() + b":"
 _TIMESTAMP_LINE = b"\r\n" + NATS_TIMESTAMP.encode() + b":"
 _SEQUENCE_SKIP = len(_SEQUENCE_LINE)
 _TIMESTAMP_SKIP = len(_TIMESTAMP_LINE)
-_OPERATION_NAMES = (KV_OPERATION.encode() + b":", MARKER_REASON.encode() + b":")
 # the server's lines come after the stored message's own: a block that starts with them
 # carries no stored header (so no KV-Operation or marker reason)
 _SERVER_HEADERS_FIRST = b"NATS/1.0\r\nNats-Stream:"
@@ -73,8 +71,8 @@ def entry_from_msg(
         if raw.startswith(_SERVER_HEADERS_FIRST):
             op = _PUT  # the stored message had no headers, so no operation
         else:
-            names = _OPERATION_NAMES
-            op = operation_from_headers(msg.headers) if names[0] in raw or names[1] in raw else _PUT
+            named = KV_OPERATION_B in raw or MARKER_REASON_B in raw
+            op = operation_from_headers(msg.headers) if named else _PUT
     else:  # what the fast path does not know: parsed, and said if malformed
         headers = msg.headers
         try:

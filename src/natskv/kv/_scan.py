@@ -27,6 +27,7 @@ from natskv.kv._bucket import Bucket, Decoder, decoder_for
 from natskv.kv._codecs import Codec, CodecRegistry
 from natskv.kv._entry import KVEntry, KVOperation
 from natskv.kv._errors import kv_error
+from natskv.kv._headers import KV_OPERATION_B, MARKER_REASON_B
 from natskv.kv._mapping import operation_from_headers, validate_key_filter
 
 __all__ = [
@@ -98,7 +99,7 @@ class EntryMaker:
         key = msg.subject[self.plen :]
         raw = msg.raw_headers
         data = msg.data
-        if raw is None or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw):
+        if raw is None or (KV_OPERATION_B not in raw and MARKER_REASON_B not in raw):
             # a put (the common case: no header names an operation)
             if self.raw_values:
                 value: Any = data
@@ -260,7 +261,7 @@ class _KeyScan(KVScan[str]):
             item[0].subject[plen:]
             for item in batch
             if (raw := item[0].raw_headers) is None
-            or (b"KV-Operation" not in raw and b"Nats-Marker-Reason" not in raw)
+            or (KV_OPERATION_B not in raw and MARKER_REASON_B not in raw)
             or _is_put(item[0])
         ]
 

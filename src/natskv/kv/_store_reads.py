@@ -18,9 +18,8 @@ from natskv.errors import KeyDeletedError, KeyNotFoundError, NoRespondersError
 from natskv.kv._bucket import decoder_for
 from natskv.kv._codecs import Codec, decode_value
 from natskv.kv._entry import KVEntry, KVOperation
+from natskv.kv._headers import KV_OPERATION_B, MARKER_REASON_B
 from natskv.kv._mapping import (
-    KV_OPERATION,
-    MARKER_REASON,
     NATS_SEQUENCE,
     validate_key,
     validate_revision,
@@ -42,8 +41,6 @@ _NO_DEFAULT: Any = object()
 
 # "NATS/1.0 " followed by a status code: a direct get that found nothing (404) or failed.
 _STATUS_PREFIX = b"NATS/1.0 "
-_KV_OPERATION_B = KV_OPERATION.encode()
-_MARKER_REASON_B = MARKER_REASON.encode()
 
 
 class KVStoreReads(KVStoreBase):
@@ -219,7 +216,7 @@ class KVStoreReads(KVStoreBase):
         a status reply or a marker (to raise properly)."""
         raw = msg.raw_headers
         if raw is None or not (
-            raw.startswith(_STATUS_PREFIX) or _KV_OPERATION_B in raw or _MARKER_REASON_B in raw
+            raw.startswith(_STATUS_PREFIX) or KV_OPERATION_B in raw or MARKER_REASON_B in raw
         ):
             data = msg.data
             if type_ is bytes:
