@@ -171,6 +171,38 @@ async def test_a_cancelled_reader_releases_the_watch(store: KVStore, inboxes: In
     await _released(store, inboxes)
 
 
+async def test_a_reader_cancelled_while_its_consumer_is_created_releases_it(
+    store: KVStore, inboxes: Inboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server has made the consumer but the client has not yet read the answer when
+    the reader is cancelled: the consumer is deleted once the answer comes, not left to
+    the server's inactive threshold (5 s). The answer is held back by a delay after the
+    real request, so the cancellation always lands in that window."""
+    created = asyncio.Event()
+    real_create = store.js.create_consumer
+
+    async def slow_create(*args: object, **kwargs: object) -> object:
+        info = await real_create(*args, **kwargs)  # type: ignore[arg-type]
+        created.set()
+        await asyncio.sleep(0.3)  # the answer is read late
+        return info
+
+    monkeypatch.setattr(store.js, "create_consumer", slow_create)
+
+    async def read_forever() -> None:
+        async for _ in store.watch(updates_only=True):
+            pass
+
+    task = asyncio.ensure_future(read_forever())
+    await asyncio.wait_for(created.wait(), WAIT)
+    assert await _consumers(store) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    del task
+    await _released(store, inboxes)
+
+
 # -- scans ------------------------------------------------------------------------------
 
 

@@ -237,8 +237,10 @@ async def test_flow_control_with_slow_reader(js: natskv.JetStream) -> None:
             await _assert_quiet(consumer)
         finally:
             await consumer.stop()
-        # the server stopped when the reader fell behind instead of flooding the queue
-        assert max_queued < total // 4, max_queued
+        # the server stopped when the reader fell behind instead of flooding the queue: a
+        # flood queues all 20,000; with flow control 3,400 to 6,000 were seen queued at most
+        # (a quarter was too tight a bound on a loaded machine)
+        assert max_queued < total // 2, max_queued
     finally:
         await js.delete_stream(name)
 

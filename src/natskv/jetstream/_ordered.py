@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections import deque
@@ -266,7 +267,15 @@ class OrderedConsumer:
             num_replicas=1,
             inactive_threshold=_INACTIVE_NS,
         )
-        info = await self._js.create_consumer(self.stream, config)
+        creating = asyncio.ensure_future(self._js.create_consumer(self.stream, config))
+        try:
+            info = await asyncio.shield(creating)
+        except BaseException:
+            # Left while the server may already hold the consumer (a reader cancelled
+            # before the answer came): delete it once its creation is answered, rather
+            # than leave it to the server's inactive threshold.
+            creating.add_done_callback(functools.partial(self._delete_if_created, name))
+            raise
         try:
             if self._snapshot_open:
                 # read after the consumer exists: its snapshot lies at or below this
@@ -353,6 +362,10 @@ class OrderedConsumer:
         if name and self._nc.is_connected:
             with contextlib.suppress(NatsError, asyncio.TimeoutError):
                 await self._js.delete_consumer(self.stream, name)
+
+    def _delete_if_created(self, name: str, creating: asyncio.Future[ConsumerInfo]) -> None:
+        if not creating.cancelled() and creating.exception() is None:
+            self._delete_nowait(name)
 
     def _delete_nowait(self, name: str) -> None:
         """Ask the server to delete consumer ``name`` without a reply subject: JetStream
