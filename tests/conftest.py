@@ -106,10 +106,15 @@ def consumers(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say how many docs code blocks the run executed (tests/docs)."""
-    from tests.docs.counts import EXECUTED, SKIPPED
+    """Say how many docs code blocks the run executed, and which it only showed (tests/docs)."""
+    from tests.docs.counts import EXECUTED, RUN_AS_TESTS, SKIPPED
 
-    if EXECUTED or SKIPPED:
-        terminalreporter.write_line(
-            f"docs: {len(EXECUTED)} Python code blocks executed, {len(SKIPPED)} shown only"
-        )
+    if not (EXECUTED or SKIPPED):
+        return
+    ran = {lang: sum(1 for lang_, _ in EXECUTED if lang_ == lang) for lang in ("python", "console")}
+    shown = [where for lang, where in SKIPPED if (lang, where) not in RUN_AS_TESTS]
+    terminalreporter.write_line(
+        f"docs: {ran['python']} python and {ran['console']} console code blocks executed "
+        f"against a real server, {len(RUN_AS_TESTS)} python blocks run by pytest as test "
+        f"modules, {len(shown)} shown only (no-run): {', '.join(shown) or 'none'}"
+    )

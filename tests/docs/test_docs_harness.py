@@ -1,7 +1,9 @@
-"""The docs harness itself: directives attach to the block after them, as its docstring says."""
+"""The docs harness itself: directives attach to the block after them, and console blocks are
+read and compared as tests/docs/console.py says."""
 
 from __future__ import annotations
 
+from tests.docs import console
 from tests.docs.test_docs_examples import _BLOCK, directive_problems
 
 PAGE = """# A page
@@ -41,4 +43,63 @@ def test_a_misspelt_or_stray_directive_is_reported() -> None:
     assert directive_problems(text) == [
         "unknown directive '<!-- expect-outptu -->'",
         "'<!-- no-run: why -->' is not right before a code block",
+    ]
+
+
+def test_a_console_block_is_commands_each_with_what_it_prints() -> None:
+    code = (
+        "$ natskv del config\nDelete bucket config? [y/N]: n\nSkipping delete\n"
+        "$ natskv watch config\n[2026-12-02 07:20:36] PUT config > a: 1\n^C\n"
+        "$ natskv get config nope\nnatskv: error: key not found: 'nope'\n"
+    )
+    delete, watch, get = console.commands(code)
+    assert delete.line == "natskv del config" and delete.answers == [
+        ("Delete bucket config? [y/N]: ", "n")
+    ]
+    assert (delete.interrupted, console.expected_status(delete)) == (False, 0)
+    assert watch.interrupted and watch.expected == ["[2026-12-02 07:20:36] PUT config > a: 1"]
+    assert console.expected_status(get) == 1
+
+
+def test_what_changes_between_runs_is_compared_as_a_stand_in() -> None:
+    shown = [
+        "│ Bucket      │ Created             │ Size │ Last Update │",
+        "├─────────────┼─────────────────────┼──────┼─────────────┤",
+        "│ shop_orders │ 2026-12-02 07:10:37 │ 0 B  │ 2.56s       │",
+        "                 Leader: NCK5EGDCTQTVT5EJTDXKKS5EI45CNV37TA2VNUO6MDUENORBWIJ324Q5",
+        "nats-server running at nats://127.0.0.1:34941 (pid 14546, data /x)",
+        "",
+    ]
+    printed = [
+        "│ Bucket │ Created │ Size │ Last Update │",
+        "├────────┼─────────┼──────┼─────────────┤",
+        "│ shop_orders │ 2026-12-03 10:00:00 │ 0 B │ 445ms │",
+        "  Leader: NADHMOMAWJRN2RJJRWXOE4DBMJOXW3FDFXAQKD2TVJYYZ66HVCUYDCP5",
+        "nats-server running at nats://127.0.0.1:5 (pid 7, data /x)",
+    ]
+    assert console.normalize(shown) == console.normalize(printed)
+    # what the page says stays compared: a size, a value, a duration outside a table
+    assert console.normalize(["│ a │ 1 B │"]) != console.normalize(["│ a │ 2 B │"])
+    assert console.normalize(["Maximum Age: 1m0s"]) != console.normalize(["Maximum Age: 2s"])
+
+
+def test_an_ellipsis_line_stands_for_any_lines() -> None:
+    assert console.matches(["a", "...", "d"], ["a", "b", "c", "d"])
+    assert console.matches(["a", "...", "d"], ["a", "d"])
+    assert console.matches(["a", "..."], ["a", "b"])
+    assert not console.matches(["a", "...", "d"], ["a", "b", "c"])
+    assert not console.matches(["a", "b"], ["a", "b", "c"])
+
+
+def test_a_typed_answer_is_shown_after_its_prompt() -> None:
+    printed = "Delete key c > k? [y/N]: Purge key c > j? [y/N]: Skipping purge\n"
+    answers = [("Delete key c > k? [y/N]: ", "y"), ("Purge key c > j? [y/N]: ", "n")]
+    assert console._answered(printed, answers) == (
+        "Delete key c > k? [y/N]: y\nPurge key c > j? [y/N]: n\nSkipping purge\n"
+    )
+
+
+def test_a_no_run_says_why() -> None:
+    assert directive_problems("<!-- no-run -->\n```console\n$ x\n```\n") == [
+        "'<!-- no-run -->' does not say why the block is not run"
     ]

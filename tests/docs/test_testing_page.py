@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from tests.docs.counts import RUN_AS_TESTS
 from tests.docs.test_docs_examples import DOCS, _blocks
 
 PAGE = DOCS / "testing.md"
@@ -17,11 +18,16 @@ _FILE_LINE = re.compile(r"# (test_\w+\.py)\n")
 
 
 def _test_modules() -> dict[str, str]:
+    return {name: code for name, (_, code) in _module_blocks().items()}
+
+
+def _module_blocks() -> dict[str, tuple[str, str]]:
+    """test file name -> ("page:line", its source)"""
     modules = {}
     for block in _blocks(PAGE):
         m = _FILE_LINE.match(block.code)
         if block.lang == "python" and m:
-            modules[m[1]] = block.code
+            modules[m[1]] = (f"{block.page}:{block.line}", block.code)
     return modules
 
 
@@ -48,3 +54,4 @@ def test_the_pages_test_modules_pass(pytester: pytest.Pytester) -> None:
         "error",
     )
     result.assert_outcomes(passed=sum(_test_count(s) for s in modules.values()))
+    RUN_AS_TESTS.extend(("python", where) for where, _ in _module_blocks().values())

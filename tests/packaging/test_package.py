@@ -352,10 +352,12 @@ def test_a_users_test_file_passes_with_the_installed_plugin(
         "-I",
         "-m",
         "pytest",
-        "-q",
         "-p",
         "no:cacheprovider",
         "-o",
         "asyncio_default_fixture_loop_scope=function",
     )
-    assert "2 passed" in out, out
+    # pytest found the plugin through the wheel's pytest11 entry point
+    plugins = next(line for line in out.splitlines() if line.startswith("plugins: "))
+    assert f"natskv-{natskv.__version__}" in plugins.split(": ", 1)[1].split(", "), out
+    assert re.search(r"^=+ 2 passed in ", out, re.MULTILINE), out

@@ -3,7 +3,16 @@ plugin's fixtures (pytester runs each file in a fresh pytest session of its own)
 
 from __future__ import annotations
 
+import ast
+from importlib.metadata import entry_points
+from pathlib import Path
+
 import pytest
+
+import natskv.testing.plugin
+from natskv.server import EmbeddedServer
+
+TESTS = Path(__file__).resolve().parents[1]
 
 LOOP_SCOPE = ("-o", "asyncio_default_fixture_loop_scope=function")
 
@@ -51,6 +60,23 @@ def test_each_test_gets_a_fresh_bucket_b(sync_kv_store, sync_kv):
     assert seen[0] not in list(sync_kv.store_names())  # the first one was deleted
 
 
+seen_async = []
+
+
+@pytest.mark.asyncio
+async def test_each_test_gets_a_fresh_async_bucket_a(kv_store):
+    seen_async.append(kv_store.bucket)
+    assert await kv_store.list_keys() == []
+    await kv_store.put("left", b"behind")
+
+
+@pytest.mark.asyncio
+async def test_each_test_gets_a_fresh_async_bucket_b(kv_store, kv):
+    assert await kv_store.list_keys() == []
+    assert kv_store.bucket != seen_async[0]
+    assert seen_async[0] not in [n async for n in kv.store_names()]  # deleted after its test
+
+
 def test_one_server_for_the_session(nats_server, nats_url):
     assert nats_server.running and nats_url == nats_server.url
     assert not nats_server.durable
@@ -64,13 +90,50 @@ def test_a_users_tests_pass_with_the_plugins_fixtures_in_strict_mode(
     result = pytester.runpytest_subprocess(
         "-p", "asyncio", "-o", "asyncio_mode=strict", *LOOP_SCOPE
     )
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=8)
 
 
 def test_and_in_auto_mode(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "asyncio", "-o", "asyncio_mode=auto", *LOOP_SCOPE)
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=8)
+
+
+def test_the_plugin_is_the_pytest11_entry_point_natskvs_own_suite_runs_on(
+    request: pytest.FixtureRequest,
+) -> None:
+    (point,) = [ep for ep in entry_points(group="pytest11") if ep.name == "natskv"]
+    assert point.value == "natskv.testing.plugin"
+    # registered under the entry point's name, so loaded from it (a `pytest_plugins` line
+    # would register it under its module name) ...
+    assert request.config.pluginmanager.get_plugin("natskv") is natskv.testing.plugin
+    # ... and the suite's conftest files add fixtures of their own but redefine none of its
+    plugin_fixtures = set(natskv.testing.plugin.__all__)
+    for conftest in TESTS.rglob("conftest.py"):
+        tree = ast.parse(conftest.read_text())
+        defined = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        assert defined & plugin_fixtures == set(), conftest
+
+
+def test_one_server_per_run_on_a_free_port_without_fsync_per_write(
+    pytester: pytest.Pytester, nats_server: EmbeddedServer
+) -> None:
+    """``nats_server`` is set up once for two modules, on a port of its own (this run's
+    server holds another one), and keeps nats-server's default sync interval."""
+    check = f"""
+def test_server(nats_server, sync_kv_store):
+    assert nats_server.port not in ({nats_server.port}, 4222)
+    status = sync_kv_store.status(monitoring_url=nats_server.monitor_url)
+    assert status.sync_policy == "every 2m0s"
+"""
+    pytester.makepyfile(test_one=check, test_two=check)
+    result = pytester.runpytest_subprocess("-p", "asyncio", "--setup-show")
+    result.assert_outcomes(passed=2)
+    assert result.stdout.str().count("SETUP    S nats_server") == 1
 
 
 def test_the_cluster_fixture_starts_only_when_asked_for(pytester: pytest.Pytester) -> None:
