@@ -265,6 +265,26 @@ def mtls_server(certs: Certs) -> Iterator[natskv.EmbeddedServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def tls_server(certs: Certs) -> Iterator[natskv.EmbeddedServer]:
+    """A server with TLS and a certificate of the test CA, no client certificate asked."""
+    with natskv.EmbeddedServer(durable=False, extra_config=certs.tls_block()) as server:
+        yield server
+
+
+def test_tlsca_verifies_the_server(
+    tls_server: natskv.EmbeddedServer, certs: Certs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = tls_server.url
+    # the system's roots do not know the test CA: the server's certificate is refused
+    result = run(url, "--timeout", "2", "ls", "-n")
+    assert result.exit_code == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr, result.stderr
+    assert ok(url, "--tlsca", str(certs.ca), "ls", "-n") == NO_BUCKETS_FOUND + "\n"
+    monkeypatch.setenv("NATS_CA", str(certs.ca))
+    assert ok(url, "ls", "-n") == NO_BUCKETS_FOUND + "\n"
+
+
 def test_tls_flags(mtls_server: natskv.EmbeddedServer, certs: Certs) -> None:
     url = mtls_server.url
     tls = ("--tlsca", str(certs.ca), "--tlscert", str(certs.client_cert))
