@@ -1,6 +1,6 @@
 """Where ``natskv`` connects, as ``nats`` does: natscli contexts (selected, ``--context``,
-``NATS_CONTEXT``), the ``NATS_*`` environment, TLS files and the JetStream domain, with
-natscli's precedence (flags > environment > context)."""
+``NATS_CONTEXT``), the ``NATS_*`` environment, credentials and NKey files, TLS files and the
+JetStream domain, with natscli's precedence (flags > environment > context)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 from tests.cli.helpers import ok, run, runner
-from tests.integration.test_auth_tls import Certs, _make_certs
+from tests.integration.test_auth_tls import Certs, _make_certs, _new_user_seed, _public_key
+from tests.operator_mode import OperatorSetup
 
 import natskv
 from natskv.cli import cli
@@ -122,6 +123,14 @@ def test_context_credentials_and_env_overrides(
         assert natskv_cmd("ls", "-n").exit_code == 1
         # and a flag beats the environment
         assert natskv_cmd("--password", "s3cret", "ls", "-n").exit_code == 0
+        # NATS_USER and NATS_PASSWORD alone, with no context
+        (no_nats_setup / "nats" / "context.txt").unlink()
+        monkeypatch.setenv("NATS_USER", "alice")
+        assert natskv_cmd("-s", srv.url, "ls", "-n").exit_code == 1  # NATS_PASSWORD is wrong
+        monkeypatch.setenv("NATS_PASSWORD", "s3cret")
+        assert natskv_cmd("-s", srv.url, "ls", "-n").stdout == NO_BUCKETS_FOUND + "\n"
+        monkeypatch.delenv("NATS_USER")
+        monkeypatch.setenv("NATS_PASSWORD", "wrong")
     with natskv.EmbeddedServer(durable=False, token="t0ken") as srv:
         write_context(no_nats_setup, "tok", url=srv.url, token="t0ken")
         # a password with no user anywhere: refused before connecting
@@ -132,6 +141,110 @@ def test_context_credentials_and_env_overrides(
         assert natskv_cmd("--context", "tok", "ls", "-n").stdout == NO_BUCKETS_FOUND + "\n"
         monkeypatch.setenv("NATS_USER", "t0ken")  # NATS_USER alone is a token, as --user
         assert natskv_cmd("-s", srv.url, "ls", "-n").stdout == NO_BUCKETS_FOUND + "\n"
+
+
+# --- credentials and NKey files ---------------------------------------------------------
+
+
+def check_auth_file(
+    url: str,
+    kind: str,
+    good: Path,
+    bad: Path,
+    config_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--<kind> FILE``, ``NATS_<KIND>`` and a context's ``<kind>`` field get a client in
+    with ``good`` and not with ``bad`` or without a file, flags beating the environment and
+    the environment beating the context."""
+    flag, env = f"--{kind}", f"NATS_{kind.upper()}"
+    for refused in ((), (flag, str(bad))):
+        result = run(url, "--timeout", "2", *refused, "ls", "-n")
+        assert result.exit_code == 1
+        assert result.stderr == "natskv: error: Authorization Violation\n", refused
+    bucket = f"via_{kind}"
+    assert ok(url, flag, str(good), "add", bucket).startswith("Information for ")
+    assert ok(url, "ls", "-n", flag, str(good)) == f"{bucket}\n"  # after the verb too
+    monkeypatch.setenv(env, str(bad))
+    assert ok(url, flag, str(good), "ls", "-n") == f"{bucket}\n"
+    monkeypatch.setenv(env, str(good))
+    assert ok(url, "ls", "-n") == f"{bucket}\n"
+    monkeypatch.delenv(env)
+    write_context(config_home, kind, select=True, url=url, **{kind: str(good)})
+    assert natskv_cmd("ls", "-n").stdout == f"{bucket}\n"
+    monkeypatch.setenv(env, str(bad))
+    assert natskv_cmd("--timeout", "2", "ls", "-n").exit_code == 1
+
+
+@pytest.fixture(scope="module")
+def operator() -> OperatorSetup:
+    return OperatorSetup.new()
+
+
+@pytest.fixture(scope="module")
+def creds_server(operator: OperatorSetup) -> Iterator[natskv.EmbeddedServer]:
+    """A server in operator mode: only users of its account's JWTs get in."""
+    with natskv.EmbeddedServer(durable=False, extra_config=operator.server_config()) as server:
+        yield server
+
+
+def test_creds_flag_environment_and_context(
+    creds_server: natskv.EmbeddedServer,
+    operator: OperatorSetup,
+    tmp_path: Path,
+    no_nats_setup: Path,
+    no_url: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the user's JWT is accepted, and JetStream answers in its account; a user of another
+    # operator is not
+    creds = operator.write_creds(tmp_path / "user.creds")
+    stranger = OperatorSetup.new().write_creds(tmp_path / "stranger.creds")
+    check_auth_file(creds_server.url, "creds", creds, stranger, no_nats_setup, monkeypatch)
+
+
+def test_creds_file_under_home_in_a_context(
+    creds_server: natskv.EmbeddedServer,
+    operator: OperatorSetup,
+    tmp_path: Path,
+    no_nats_setup: Path,
+    no_url: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # natscli expands ~ in the files a context names
+    monkeypatch.setenv("HOME", str(tmp_path))
+    operator.write_creds(tmp_path / "app.creds")
+    write_context(no_nats_setup, "home", select=True, url=creds_server.url, creds="~/app.creds")
+    result = natskv_cmd("ls", "-n")
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def nkey_seed() -> bytes:
+    return _new_user_seed()
+
+
+@pytest.fixture(scope="module")
+def nkey_server(nkey_seed: bytes) -> Iterator[natskv.EmbeddedServer]:
+    """A server whose one user is an NKey."""
+    config = f"authorization {{ users = [ {{ nkey: {quote(_public_key(nkey_seed))} }} ] }}"
+    with natskv.EmbeddedServer(durable=False, extra_config=config) as server:
+        yield server
+
+
+def test_nkey_flag_environment_and_context(
+    nkey_server: natskv.EmbeddedServer,
+    nkey_seed: bytes,
+    tmp_path: Path,
+    no_nats_setup: Path,
+    no_url: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed = tmp_path / "user.nk"
+    seed.write_bytes(nkey_seed + b"\n")
+    other = tmp_path / "other.nk"
+    other.write_bytes(_new_user_seed() + b"\n")
+    check_auth_file(nkey_server.url, "nkey", seed, other, no_nats_setup, monkeypatch)
 
 
 # --- TLS ----------------------------------------------------------------------------------
@@ -150,6 +263,26 @@ def mtls_server(certs: Certs) -> Iterator[natskv.EmbeddedServer]:
     block = certs.tls_block(f"ca_file: {quote(certs.ca)}, verify: true")
     with natskv.EmbeddedServer(durable=False, extra_config=block) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def tls_server(certs: Certs) -> Iterator[natskv.EmbeddedServer]:
+    """A server with TLS and a certificate of the test CA, no client certificate asked."""
+    with natskv.EmbeddedServer(durable=False, extra_config=certs.tls_block()) as server:
+        yield server
+
+
+def test_tlsca_verifies_the_server(
+    tls_server: natskv.EmbeddedServer, certs: Certs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = tls_server.url
+    # the system's roots do not know the test CA: the server's certificate is refused
+    result = run(url, "--timeout", "2", "ls", "-n")
+    assert result.exit_code == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr, result.stderr
+    assert ok(url, "--tlsca", str(certs.ca), "ls", "-n") == NO_BUCKETS_FOUND + "\n"
+    monkeypatch.setenv("NATS_CA", str(certs.ca))
+    assert ok(url, "ls", "-n") == NO_BUCKETS_FOUND + "\n"
 
 
 def test_tls_flags(mtls_server: natskv.EmbeddedServer, certs: Certs) -> None:

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.cli.helpers import history_of, lib, ok, run
+from tests.cli.helpers import history_of, lib, ok, run, status_of
 from tests.cli.terminal import Terminal
 
 import natskv
 from natskv.cli._json import entry_json
+from natskv.cli._transfer import CHUNK
+
+_ENTRY = "import sys; from natskv.cli import main; main(sys.argv[1:])"
 
 _VALUES: dict[str, bytes] = {
     "text": b"plain",
@@ -179,14 +187,76 @@ def test_import_100000_keys(nats_url: str, target: str, tmp_path: Path) -> None:
     with dump.open("w") as f:
         for i in range(n):
             f.write(json.dumps({"key": f"k.{i}", "value": f"value {i}"}) + "\n")
-    assert ok(nats_url, "import", target, str(dump)) == ""
+    result = run(nats_url, "import", target, str(dump))
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert status_of(nats_url, target).values == n
+    # every key arrived once, with its own value
+    latest = _latest(nats_url, target)
+    assert len(latest) == n
+    assert {e.key: e.value for e in latest} == {f"k.{i}": f"value {i}".encode() for i in range(n)}
+    assert {e.operation for e in latest} == {natskv.KVOperation.PUT}
 
-    async def check(kv: natskv.KVContext) -> tuple[int, bytes, bytes]:
-        store = await kv.get_store(target)
-        status = await store.status()
-        return status.values, await store.get("k.0"), await store.get(f"k.{n - 1}")
 
-    assert lib(nats_url, check) == (n, b"value 0", f"value {n - 1}".encode())
+def _natskv(*args: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """``natskv <args>`` as a process of its own (its output is a real pipe, no terminal)."""
+    env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
+    return subprocess.Popen([sys.executable, "-c", _ENTRY, *args], env=env, **popen)
+
+
+def test_export_piped_into_import_is_silent(nats_url: str, hist_bucket: str, target: str) -> None:
+    """``natskv export a | natskv import b``: two processes, no terminal, nothing on STDERR."""
+    _fill(nats_url, hist_bucket)
+    exporter = _natskv(
+        "-s", nats_url, "export", hist_bucket, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    importer = _natskv(
+        "-s", nats_url, "import", target, stdin=exporter.stdout, stderr=subprocess.PIPE
+    )
+    assert exporter.stdout is not None
+    exporter.stdout.close()  # the importer holds the read end now
+    _, import_errors = importer.communicate(timeout=60)
+    _, export_errors = exporter.communicate(timeout=60)
+    assert (exporter.returncode, export_errors) == (0, b"")
+    assert (importer.returncode, import_errors) == (0, b"")
+    assert _contents(nats_url, target) == _contents(nats_url, hist_bucket)
+
+
+def test_import_streams_its_input(nats_url: str, target: str) -> None:
+    """Records are written while the input is still open, not after it ends: a few records
+    as soon as the writer pauses, a full chunk while it waits (a blocking read of the pipe
+    used to hold them unsent until more input came)."""
+    importer = _natskv(
+        "-s", nats_url, "import", target, stdin=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    stdin = importer.stdin
+    assert stdin is not None
+
+    def write(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            stdin.write(json.dumps({"key": f"k.{i}", "value": str(i)}).encode() + b"\n")
+        stdin.flush()
+
+    def wait_for_values(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while status_of(nats_url, target).values < n:
+            assert importer.poll() is None, importer.stderr.read() if importer.stderr else ""
+            assert time.monotonic() < deadline, f"{n} records never arrived"
+            time.sleep(0.05)
+        assert importer.poll() is None  # still reading: the input has not ended
+
+    try:
+        write(0, 3)
+        wait_for_values(3)
+        write(3, CHUNK)
+        wait_for_values(CHUNK + 3)
+        stdin.write(b'{"key": "last", "value": "end"}\n')
+        _, errors = importer.communicate(timeout=60)
+    finally:
+        if importer.poll() is None:
+            importer.kill()
+            importer.communicate()  # and close the pipes
+    assert (importer.returncode, errors) == (0, b"")
+    assert status_of(nats_url, target).values == CHUNK + 4
 
 
 def test_progress_bars_under_a_pseudo_terminal(

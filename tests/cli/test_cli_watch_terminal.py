@@ -75,6 +75,27 @@ def test_watch_escapes_values_under_a_pseudo_terminal(nats_url: str, hist_bucket
     assert b"\x1b]0;" not in term.output
 
 
+def test_watch_on_a_terminal_prints_lines_with_random_bytes_abbreviated(
+    nats_url: str, hist_bucket: str
+) -> None:
+    """No --table: natscli's lines, also on a terminal; 300 KB of random bytes show as one
+    short escaped line, with no control character but the line's own colour and CR LF."""
+    noise = os.urandom(300_000)
+    ok(nats_url, "put", hist_bucket, "noise", input=noise)
+    entry = entry_of(nats_url, hist_bucket, "noise")
+    term = Terminal(["-s", nats_url, "watch", hist_bucket, "--count", "1"])
+    try:
+        assert term.finish() == 0
+    finally:
+        term.kill()
+    shown = terminal_value(noise)
+    assert shown.endswith("... (300,000 bytes)")
+    line = watch_line(entry.created, "PUT", hist_bucket, "noise", shown.encode(), color=True)
+    # the terminal turns the line's LF into CR LF
+    assert term.output == line.encode().replace(b"\n", b"\r\n")
+    assert len(term.output) < 400
+
+
 def test_watch_table_needs_a_terminal(nats_url: str, hist_bucket: str) -> None:
     result = run(nats_url, "watch", hist_bucket, "--table")
     assert result.exit_code == 1

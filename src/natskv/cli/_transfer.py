@@ -13,7 +13,10 @@ so memory stays bounded however large the bucket.
 Import replays the lines in order into an existing bucket: puts go out pipelined in
 chunks of :data:`CHUNK` through :meth:`~natskv.kv.KVStore.put_many` (the next chunk is
 parsed while the acks of the last come back); a ``DEL`` or ``PURGE`` line is written as a
-delete or purge marker after the puts before it. Replaying in order means the last line of
+delete or purge marker after the puts before it. The input is streamed: a pipe or terminal
+is waited on by the event loop, never in a blocking read, so the chunk in flight goes on
+while the writer of the pipe is slow, and when the input pauses the records parsed so far
+go out at once instead of waiting for a full chunk. Replaying in order means the last line of
 each key wins, so an export with ``--history`` restores the latest values and, up to the
 target's own ``history``, the revisions before them. Revisions and creation times are the
 target's own: the ones in the file are not (and cannot be) kept. ``bucket`` is ignored.
@@ -24,8 +27,12 @@ Both show a progress bar on STDERR when it is a terminal, and are silent otherwi
 from __future__ import annotations
 
 import asyncio
+import io
+import os
+import select
+import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import IO, Final
 
@@ -53,6 +60,7 @@ CHUNK: Final = 10_000
 """Records per ``put_many`` call of an import."""
 
 _ADVANCE_EVERY: Final = 500  # progress updates are batched: a redraw per entry costs more
+_BLOCK: Final = 1 << 20  # bytes of input read at a time
 _YIELD_EVERY: Final = 256
 _OPERATIONS: Final = frozenset({"PUT", "DEL", "PURGE"})
 _decoder = msgspec.json.Decoder()
@@ -248,6 +256,10 @@ class _Importer:
         self.written += 1
         self._bar.advance()
 
+    async def flush(self, last_line: int) -> None:
+        """Send the records parsed so far (the input paused: they should not wait)."""
+        await self._send_chunk(last_line)
+
     async def finish(self, last_line: int) -> None:
         await self._send_chunk(last_line)
         await self._settle()
@@ -263,22 +275,89 @@ class _Importer:
         return self._inflight is None or self._inflight.done()
 
 
+def _pollable(source: IO[bytes]) -> int | None:
+    """The file descriptor of a pipe, terminal or socket the event loop can wait on;
+    ``None`` for a regular file (whose reads do not wait for a writer), an in-memory
+    stream, or a loop that cannot wait on it (Windows' proactor)."""
+    try:
+        fd = source.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        loop = asyncio.get_running_loop()
+        loop.add_reader(fd, lambda: None)
+        loop.remove_reader(fd)
+    except (OSError, ValueError, NotImplementedError):  # io.UnsupportedOperation is both
+        return None
+    return fd
+
+
+def _has_input(fd: int) -> bool:
+    """Whether a read of ``fd`` would return at once (data, or the end of the input)."""
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+async def _readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _input_lines(source: IO[bytes]) -> AsyncIterator[list[bytes] | None]:
+    """The lines of ``source``, a block's worth at a time, as they come; ``None`` each time
+    a pipe has nothing more for now (its writer is slower than the import).
+
+    A blocking read of a pipe would stop the event loop: the chunk in flight would neither
+    be sent nor acknowledged until the writer wrote again. So a pipe is waited on by the
+    loop, and read only when it has data (``read1``: one read, of what is there).
+    """
+    fd = _pollable(source)
+    read = source.read1 if isinstance(source, io.BufferedIOBase) else source.read
+    tail = b""
+    while True:
+        if fd is not None and not _has_input(fd):
+            yield None
+            await _readable(fd)
+        block = read(_BLOCK)
+        if not block:
+            break
+        lines = (tail + block).split(b"\n") if tail else block.split(b"\n")
+        tail = lines.pop()  # a line not ended yet: the rest of it is in the next block
+        if lines:
+            yield lines
+    if tail:
+        yield [tail]
+
+
 async def _import_lines(source: IO[bytes], importer: _Importer) -> None:
     lineno = 0
-    for lineno, line in enumerate(source, start=1):
-        if not line.strip():
+    async for lines in _input_lines(source):
+        if lines is None:
+            await importer.flush(lineno)
             continue
-        try:
-            operation, key, value = _record(line, lineno)
-        except _BadLine as exc:
-            # everything before the bad line is imported, nothing after it
-            await importer.finish(lineno - 1)
-            fail(f"{exc} (the {importer.written:,} records before it were imported)")
-        await importer.add(operation, key, value, lineno)
-        if lineno % _YIELD_EVERY == 0 and not importer.idle():
-            # parsing is synchronous: let the chunk in flight take its acks and send on,
-            # so the server does not wait for the parser
-            await asyncio.sleep(0)
+        for line in lines:
+            lineno += 1
+            if not line.strip():
+                continue
+            try:
+                operation, key, value = _record(line, lineno)
+            except _BadLine as exc:
+                # everything before the bad line is imported, nothing after it
+                await importer.finish(lineno - 1)
+                fail(f"{exc} (the {importer.written:,} records before it were imported)")
+            await importer.add(operation, key, value, lineno)
+            if lineno % _YIELD_EVERY == 0 and not importer.idle():
+                # parsing is synchronous: let the chunk in flight take its acks and send
+                # on, so the server does not wait for the parser
+                await asyncio.sleep(0)
     await importer.finish(lineno)
 
 
