@@ -364,8 +364,11 @@ class OrderedConsumer:
                 await self._js.delete_consumer(self.stream, name)
 
     def _delete_if_created(self, name: str, creating: asyncio.Future[ConsumerInfo]) -> None:
-        if not creating.cancelled() and creating.exception() is None:
-            self._delete_nowait(name)
+        """The answer to a creation its caller left: delete the consumer unless the server
+        refused it (a timeout or a lost connection may hide one that was made)."""
+        if creating.cancelled() or isinstance(creating.exception(), APIError):
+            return
+        self._delete_nowait(name)
 
     def _delete_nowait(self, name: str) -> None:
         """Ask the server to delete consumer ``name`` without a reply subject: JetStream
