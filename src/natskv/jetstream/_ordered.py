@@ -266,7 +266,15 @@ class OrderedConsumer:
             num_replicas=1,
             inactive_threshold=_INACTIVE_NS,
         )
-        info = await self._js.create_consumer(self.stream, config)
+        try:
+            info = await self._js.create_consumer(self.stream, config)
+        except APIError:
+            raise  # the server refused: there is nothing to delete
+        except BaseException:
+            # Cancelled or timed out while the request was out: the server may have made
+            # the consumer, and nobody else knows its name.
+            self._delete_nowait(name)
+            raise
         try:
             if self._snapshot_open:
                 # read after the consumer exists: its snapshot lies at or below this
