@@ -3,7 +3,9 @@
 ``WarmCache`` loads every matching key once (the watcher's initial values) and applies
 each change as it happens, so lookups are dictionary reads with no round trip and never
 stale by more than the delivery of a change. After a write of your own,
-``await cache.wait_for(revision)`` waits until the cache has it (read-your-writes).
+``await cache.wait_for(revision)`` waits until the cache has it (read-your-writes). A value
+its type cannot hold (another client wrote ``b"not json"``) leaves that key out of the
+cache instead of stopping it (the watcher's ``on_decode_error``).
 
 Runs on an embedded nats-server unless ``NATS_URL`` names a server:
 ``python examples/cache.py``.
@@ -27,12 +29,16 @@ class WarmCache(Generic[T]):
     """The values of the keys ``keys`` of ``store``, decoded as ``type``, kept current."""
 
     def __init__(self, store: natskv.KVStore, type: type[T], keys: str = ">") -> None:
-        self._watcher: natskv.KVWatcher[T] = store.watch(keys, type=type)
+        self._watcher: natskv.KVWatcher[T] = store.watch(
+            keys, type=type, on_decode_error=self._undecodable
+        )
         self._values: dict[str, T] = {}
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()  # set, and replaced, at every change applied
         self.revision = 0
         """The revision of the last change applied."""
+        self.undecodable: list[natskv.DecodeError] = []
+        """The values left out because ``type`` cannot hold them."""
 
     async def start(self) -> None:
         for entry in await self._watcher.initial_values():
@@ -66,23 +72,35 @@ class WarmCache(Generic[T]):
 
     async def wait_for(self, revision: int, timeout: float = 10.0) -> None:
         """Wait until the cache has applied the change at ``revision``."""
-        async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: self.revision >= revision), timeout
-            )
+
+        async def reached() -> None:
+            while self.revision < revision:
+                await self._changed.wait()
+
+        await asyncio.wait_for(reached(), timeout)
 
     async def _follow(self) -> None:
         async for entry in self._watcher:
             self._apply(entry)
-            async with self._changed:
-                self._changed.notify_all()
 
     def _apply(self, entry: natskv.KVEntry[T]) -> None:
         if entry.operation is natskv.KVOperation.PUT and entry.value is not None:
             self._values[entry.key] = entry.value
         else:  # a delete, a purge or an expiry
             self._values.pop(entry.key, None)
-        self.revision = entry.revision
+        self._advance(entry.revision)
+
+    def _undecodable(self, error: natskv.DecodeError) -> None:
+        # Serving the key's old value would be stale and stopping would stale them all:
+        # the key is left out until a value that decodes comes.
+        self._values.pop(error.key, None)
+        self.undecodable.append(error)
+        self._advance(error.revision)
+
+    def _advance(self, revision: int) -> None:
+        self.revision = revision
+        self._changed.set()
+        self._changed = asyncio.Event()
 
 
 @dataclass

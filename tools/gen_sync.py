@@ -91,7 +91,7 @@ SPEC = [
     ClassSpec("natskv.kv._watch:KVWatcher", release="stop"),
     ClassSpec("natskv.kv._scan:KVScan", release="aclose"),
 ]
-FUNCTIONS = ["natskv.client._connection:connect"]
+FUNCTIONS = ["natskv.client._connect:connect"]
 
 ASYNC_TO_SYNC_TYPES = {
     "AsyncIterator": "Iterator",

@@ -51,3 +51,21 @@ async def test_an_empty_bucket_makes_an_empty_cache(kv_store: natskv.KVStore) ->
         assert len(cache) == 0 and cache.revision == 0
         await cache.wait_for(await kv_store.put("p-1", Product("teapot", 1)))
         assert cache.get("p-1") == Product("teapot", 1)
+
+
+async def test_an_undecodable_value_leaves_its_key_out_and_the_cache_goes_on(
+    kv_store: natskv.KVStore,
+) -> None:
+    # one bad value used to end the cache's watcher: the cache stopped following, silently
+    await kv_store.put("p-1", Product("teapot", 2500))
+    await kv_store.put("p-2", b"not json")  # another client's value
+    async with WarmCache(kv_store, Product) as cache:
+        assert list(cache) == ["p-1"]
+        assert [(e.key, e.raw) for e in cache.undecodable] == [("p-2", b"not json")]
+        await cache.wait_for(await kv_store.put("p-1", b"[1, 2]"))
+        assert "p-1" not in cache  # not its old value: that one is stale
+        await cache.wait_for(await kv_store.put("p-2", Product("kettle", 4000)))
+        assert cache.get("p-2") == Product("kettle", 4000)
+        await cache.wait_for(await kv_store.put("p-1", Product("teapot", 2200)))
+        assert cache.get("p-1") == Product("teapot", 2200)
+        assert len(cache.undecodable) == 2

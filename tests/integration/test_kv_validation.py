@@ -219,6 +219,29 @@ async def test_invalid_key_filters_send_nothing(
             store.watch(key_filter)
 
 
+async def test_a_key_filter_too_long_for_a_control_line_is_refused_before_sending(
+    nc: natskv.Connection, store: KVStore, silence: Callable[[], Silence]
+) -> None:
+    # a filter becomes a consumer's filter subject and the subject of its deliveries
+    one_more = "k" * (store.max_key_length + 1)
+    async with silence():
+        for too_long in ("a" * 5000, "a." * 2500 + ">", one_more):
+            with pytest.raises(natskv.InvalidKeyError):
+                store.watch(too_long)
+            with pytest.raises(natskv.InvalidKeyError):
+                store.watch(["ok", too_long])
+            with pytest.raises(natskv.InvalidKeyError):
+                store.keys(too_long)
+            with pytest.raises(natskv.InvalidKeyError):
+                await store.list_keys("ok", too_long)
+    assert nc.is_connected
+    longest = "k" * store.max_key_length
+    await store.put(longest, b"v")
+    assert await store.list_keys(longest) == [longest]
+    async with store.watch(longest) as watcher:
+        assert (await watcher.next(timeout=10)).key == longest
+
+
 @pytest.mark.parametrize("key", [None, 1, b"key", ["a"]])
 async def test_non_str_keys_send_nothing(
     store: KVStore, silence: Callable[[], Silence], key: Any

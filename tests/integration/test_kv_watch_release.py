@@ -16,11 +16,13 @@ import logging
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
 import natskv
 from natskv import KVConfig, KVStore
+from natskv.jetstream import ConsumerInfo
 from natskv.server import EmbeddedServer
 
 # A released consumer is gone within milliseconds; the server's own clean-up of a consumer
@@ -201,6 +203,45 @@ async def test_a_reader_cancelled_while_its_consumer_is_created_releases_it(
         await task
     del task
     await _released(store, inboxes)
+
+
+@pytest.mark.parametrize("how", ["cancelled", "timed out"])
+async def test_a_watch_or_scan_left_while_its_consumer_is_created_is_released(
+    store: KVStore, inboxes: Inboxes, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # The server has made the consumer but its answer has not arrived when the reader
+    # gives up (cancelled, or the request timed out): the consumer is the client's to
+    # delete, or it stays until the server's inactive threshold.
+    created = asyncio.Event()
+    real_create = natskv.JetStream.create_consumer
+
+    async def create_consumer(self: natskv.JetStream, *args: Any, **kw: Any) -> ConsumerInfo:
+        info = await real_create(self, *args, **kw)
+        created.set()
+        if how == "timed out":
+            raise natskv.TimeoutError("the answer came too late")
+        await asyncio.Event().wait()  # the answer is late; the reader does not wait for it
+        return info
+
+    monkeypatch.setattr(natskv.JetStream, "create_consumer", create_consumer)
+    starts: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.watch().start(),
+        lambda: store.keys().__anext__(),
+        lambda: store.history("a").__anext__(),
+    ]
+    for start in starts:
+        created.clear()
+        task = asyncio.ensure_future(start())
+        await asyncio.wait_for(created.wait(), WAIT)
+        if how == "cancelled":
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            with pytest.raises(natskv.TimeoutError):
+                await task
+        del task
+        await _released(store, inboxes)
 
 
 # -- scans ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The asyncio NATS client: connection, publish/subscribe, request/reply, reconnect, auth, TLS."""
 
-from natskv.client._connection import Connection, ConnectionState, connect
+from natskv.client._connect import connect
+from natskv.client._connection import Connection, ConnectionState
 from natskv.client._lowlevel import LowLevel
 from natskv.client._mock import MockNetwork, MockTransport
 from natskv.client._nuid import NUID, next_nuid

@@ -1,4 +1,5 @@
-"""The asyncio NATS connection: its life cycle and its public API.
+"""The asyncio NATS connection: its life cycle and its public API (made by ``connect()``,
+:mod:`._connect`).
 
 A connection is a state machine over a series of sockets::
 
@@ -9,7 +10,8 @@ A connection is a state machine over a series of sockets::
 Each job has its part, and this module wires them together: the write buffer and its
 coalescing (:mod:`._writer`), the request table (:mod:`._requests`), every timeout
 (:mod:`._deadlines`), PING/PONG (:mod:`._pings`), the handshake and authentication
-(:mod:`._handshake`), the subscription table (:mod:`._subscriptions`), the socket
+(:mod:`._handshake`), the server pool and the order servers are tried in (:mod:`._pool`),
+the subscription table (:mod:`._subscriptions`), the socket
 (:mod:`._transport`), what the application is told (:mod:`._events`, with the status
 streams of :mod:`._status`) and what happens to requests when a server goes or enters
 lame duck mode (:mod:`._faults`).
@@ -26,10 +28,7 @@ reconnecting, reconnected, lame duck, closed, server errors, errors raised by ca
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import os
 import random
-import ssl
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
@@ -40,15 +39,9 @@ from natskv.client._faults import fail_in_flight, leave_lame_duck
 from natskv.client._handshake import Handshake
 from natskv.client._lowlevel import Headers, LowLevel, header_block
 from natskv.client._nuid import NUID
-from natskv.client._options import (
-    ConnectOptions,
-    ErrorCallback,
-    EventCallback,
-    ServerAddress,
-    parse_server,
-    parse_servers,
-)
+from natskv.client._options import ConnectOptions, EventCallback, ServerAddress
 from natskv.client._pings import Pings
+from natskv.client._pool import ServerPool
 from natskv.client._requests import ReplyWaiter, RequestMux
 from natskv.client._status import DEFAULT_STATUS_QUEUE, LameDuck, StatusStream
 from natskv.client._subscription import MessageHandler, Subscription
@@ -68,7 +61,7 @@ from natskv.errors import (
 )
 from natskv.protocol import OK, PING, PONG, PONG_CMD, Err, Info, Msg, Parser, check_subject
 
-__all__ = ["Connection", "ConnectionState", "connect"]
+__all__ = ["Connection", "ConnectionState"]
 
 # A MSG line carries what the PUB line did plus the subscription id: room for it, so a
 # message the server accepted is never refused by our own parser on delivery.
@@ -104,7 +97,7 @@ class Connection:
     ) -> None:
         options = options if options is not None else ConnectOptions()
         self._options = options
-        self._pool: list[ServerAddress] = parse_servers(servers)
+        self._pool = ServerPool(servers, ignore_discovered=options.ignore_discovered_servers)
         self._loop = loop = asyncio.get_running_loop()
         self._dialer: Dialer = options.dialer if options.dialer is not None else TCPDialer()
         self._request_timeout = options.request_timeout
@@ -197,7 +190,7 @@ class Connection:
     @property
     def servers(self) -> list[str]:
         """The server pool (including servers discovered from the cluster)."""
-        return [s.url for s in self._pool]
+        return self._pool.urls
 
     @property
     def last_error(self) -> Exception | None:
@@ -422,22 +415,9 @@ class Connection:
     def _apply_info(self, info: dict[str, Any]) -> None:
         self._server_info = info
         self._writer.max_payload = int(info.get("max_payload", self._writer.max_payload))
-        self._discover(info)
+        self._pool.discover(info.get("connect_urls") or ())
         if info.get("ldm"):
             self._lame_duck(info)
-
-    def _discover(self, info: dict[str, Any]) -> None:
-        if not self._options.ignore_discovered_servers:
-            known = {(s.host, s.port) for s in self._pool}
-            for url in info.get("connect_urls") or ():
-                try:
-                    server = parse_server(url, discovered=True)
-                except NatsError:
-                    continue
-                if (server.host, server.port) not in known:
-                    self._pool.append(server)
-                    known.add((server.host, server.port))
-                    logger.debug("discovered server %s", server.url)
 
     def _server_error(self, message: str) -> None:
         # one table (errors.server_error_from) says what an -ERR means and whether the
@@ -458,8 +438,7 @@ class Connection:
             return  # an INFO of a handshake (a server in lame duck mode refuses those)
         if self._leaving is not None:
             return  # already on the way out
-        others = [s for s in self._pool if (s.host, s.port) != (server.host, server.port)]
-        moving = bool(others) and self._options.allow_reconnect
+        moving = bool(self._pool.others(server)) and self._options.allow_reconnect
         server_id = str(info.get("server_id") or "?")
         logger.warning(
             "server %s (%s) is in lame duck mode: %s",
@@ -586,14 +565,12 @@ class Connection:
         current = self._current
         try:
             while self._state is ConnectionState.RECONNECTING:
-                candidates = [s for s in self._pool if limit < 0 or attempts.get(s, 0) < limit]
+                # the others first, the lost one last
+                candidates = self._pool.reconnect_order(attempts, limit, current)
                 if not candidates:
                     logger.error("reconnect attempts exhausted: closing")
                     await self._shutdown(NatsConnectionError("reconnect attempts exhausted"))
                     return
-                if current in candidates:  # try the others first, the lost one last
-                    candidates.remove(current)
-                    candidates.append(current)
                 for server in candidates:
                     if self._state is not ConnectionState.RECONNECTING:
                         return
@@ -722,74 +699,3 @@ def _describe(info: Mapping[str, Any]) -> str:
     name = info.get("server_name") or info.get("server_id")
     version = info.get("version")
     return f" (server {name}, version {version})" if name else ""
-
-
-class _Default:
-    """The default of every keyword of :func:`connect`: the field's default in
-    :class:`ConnectOptions`, or the value of ``options``."""
-
-    def __repr__(self) -> str:
-        return "<default>"
-
-
-_DEFAULT: Any = _Default()
-
-
-async def connect(
-    servers: str | list[str] | tuple[str, ...] | None = None,
-    *,
-    options: ConnectOptions | None = None,
-    name: str | None = _DEFAULT,
-    user: str | None = _DEFAULT,
-    password: str | None = _DEFAULT,
-    token: str | None = _DEFAULT,
-    nkeys_seed: str | bytes | None = _DEFAULT,
-    nkeys_seed_file: str | os.PathLike[str] | None = _DEFAULT,
-    user_credentials: str | os.PathLike[str] | None = _DEFAULT,
-    tls: ssl.SSLContext | bool = _DEFAULT,
-    tls_ca_file: str | os.PathLike[str] | None = _DEFAULT,
-    tls_cert_file: str | os.PathLike[str] | None = _DEFAULT,
-    tls_key_file: str | os.PathLike[str] | None = _DEFAULT,
-    tls_hostname: str | None = _DEFAULT,
-    tls_handshake_first: bool = _DEFAULT,
-    connect_timeout: float = _DEFAULT,
-    request_timeout: float = _DEFAULT,
-    allow_reconnect: bool = _DEFAULT,
-    max_reconnect_attempts: int = _DEFAULT,
-    reconnect_time_wait: float = _DEFAULT,
-    reconnect_jitter: float = _DEFAULT,
-    reconnect_buffer_size: int = _DEFAULT,
-    ping_interval: float = _DEFAULT,
-    max_outstanding_pings: int = _DEFAULT,
-    inbox_prefix: str = _DEFAULT,
-    no_echo: bool = _DEFAULT,
-    ignore_discovered_servers: bool = _DEFAULT,
-    pending_msgs_limit: int = _DEFAULT,
-    pending_bytes_limit: int = _DEFAULT,
-    max_control_line: int = _DEFAULT,
-    error_cb: ErrorCallback | None = _DEFAULT,
-    disconnected_cb: EventCallback | None = _DEFAULT,
-    reconnected_cb: EventCallback | None = _DEFAULT,
-    closed_cb: EventCallback | None = _DEFAULT,
-    lame_duck_cb: EventCallback | None = _DEFAULT,
-    dialer: Dialer | None = _DEFAULT,
-) -> Connection:
-    """Connect to NATS and return the :class:`Connection`.
-
-    ``servers`` is a URL, a comma-separated list or a list of URLs; by default the
-    ``NATS_URL`` environment variable, else ``nats://127.0.0.1:4222``. Use it as
-    ``async with await natskv.connect() as nc: ...`` to close on exit.
-
-    Every keyword is a field of :class:`ConnectOptions` (documented and defaulted there);
-    keywords given override ``options``, a record to start from. Bad values raise
-    :class:`TypeError` or :class:`ValueError` before any socket is opened.
-    """
-    given = {
-        key: value
-        for key, value in locals().items()
-        if value is not _DEFAULT and key not in ("servers", "options")
-    }
-    base = options if options is not None else ConnectOptions()
-    conn = Connection(servers, dataclasses.replace(base, **given) if given else base)
-    await conn._connect()
-    return conn

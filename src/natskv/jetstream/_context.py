@@ -21,6 +21,7 @@ from natskv.errors import (
     JetStreamNotEnabledError,
     NoMessageFoundError,
     NoRespondersError,
+    TimeoutError,
     TooManyRequestsError,
     api_error_from,
 )
@@ -509,9 +510,7 @@ class JetStream:
 
 def _expire_batch(fut: asyncio.Future[Msg], timeout: float) -> None:
     if not fut.done():
-        from natskv.errors import TimeoutError as NatsTimeoutError
-
-        fut.set_exception(NatsTimeoutError(f"batch direct get: no reply within {timeout:g}s"))
+        fut.set_exception(TimeoutError(f"batch direct get: no reply within {timeout:g}s"))
 
 
 class StoredMessage(msgspec.Struct, omit_defaults=True):

@@ -271,10 +271,15 @@ class OrderedConsumer:
         try:
             info = await asyncio.shield(creating)
         except BaseException:
-            # Left while the server may already hold the consumer (a reader cancelled
-            # before the answer came): delete it once its creation is answered, rather
-            # than leave it to the server's inactive threshold.
-            creating.add_done_callback(functools.partial(self._delete_if_created, name))
+            # Left while the server may already hold the consumer (a reader cancelled, a
+            # timeout, a lost connection) and nobody else knows its name: delete it now,
+            # and again once its creation is answered (the server may make it after the
+            # first deletion), rather than leave it to the server's inactive threshold.
+            if creating.done():
+                self._delete_if_created(name, creating)
+            else:
+                self._delete_nowait(name)
+                creating.add_done_callback(functools.partial(self._delete_if_created, name))
             raise
         try:
             if self._snapshot_open:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from natskv.errors import InvalidBucketNameError, InvalidConfigError
-from natskv.kv._mapping import MAX_HISTORY, STREAM_PREFIX, validate_bucket_name
+from natskv.kv._names import STREAM_PREFIX, validate_bucket_name
 
 __all__ = [
     "KVConfig",
@@ -27,6 +27,7 @@ __all__ = [
     "SubjectTransform",
 ]
 
+MAX_HISTORY = 64
 MAX_REPLICAS = 5
 MAX_DESCRIPTION_BYTES = 4 * 1024
 MAX_METADATA_BYTES = 128 * 1024

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from natskv.kv._timestamps import parse_timestamp
+
 __all__ = ["KVEntry", "KVOperation"]
 
 T = TypeVar("T")
@@ -79,8 +81,6 @@ class KVEntry(Generic[T]):
                 0, created // 1_000_000_000, (created // 1_000) % 1_000_000
             )
         elif type(created) is str:
-            from natskv.kv._headers import parse_timestamp  # it imports this module
-
             created = self._created = parse_timestamp(created)
         return created  # type: ignore[return-value]
 

@@ -17,9 +17,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from natskv.errors import BadBucketError, InvalidConfigError
+from natskv.kv._config import (
+    MAX_HISTORY,
+    KVConfig,
+    KVSource,
+    Placement,
+    RePublish,
+    StorageType,
+    SubjectTransform,
+)
 from natskv.kv._headers import (
     EXPECTED_LAST_SUBJECT_SEQUENCE,
     KV_OPERATION,
@@ -56,9 +65,6 @@ from natskv.kv._names import (
     validate_key_filter,
     validate_revision,
 )
-
-if TYPE_CHECKING:
-    from natskv.kv._config import KVConfig, KVSource
 
 __all__ = [
     "EXPECTED_LAST_SUBJECT_SEQUENCE",
@@ -99,8 +105,6 @@ __all__ = [
     "validate_key_filter",
     "validate_revision",
 ]
-
-MAX_HISTORY = 64
 
 _RESERVED_METADATA_PREFIX = "_nats."
 _NS_PER_US = 1_000
@@ -295,8 +299,6 @@ def _kv_source_from_dict(raw: Mapping[str, Any], bucket: str | None) -> KVSource
     names when they carry the ``KV_`` prefix and the transforms are the generated ones,
     so ``KVSource("x")`` and ``KVSource("KV_x")`` both read back as ``KVSource("x")``.
     """
-    from natskv.kv._config import KVSource, SubjectTransform
-
     name = str(raw.get("name", ""))
     external = raw.get("external") or {}
     api = external.get("api") or None
@@ -342,8 +344,6 @@ def kv_config_from_stream(stream_cfg: Mapping[str, Any]) -> KVConfig:
     Reserved ``_nats.*`` metadata is dropped. Raises :class:`BadBucketError` when the stream
     is not a valid Key/Value bucket.
     """
-    from natskv.kv._config import KVConfig, Placement, RePublish, StorageType
-
     name = str(stream_cfg.get("name", ""))
     bucket = bucket_from_stream(name)
     if bucket is None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import natskv as _a
-from natskv.client._connection import _DEFAULT
+from natskv.client._connect import _DEFAULT
 from natskv.kv._store_reads import _NO_DEFAULT
 from natskv.sync._portal import FALLBACK, Portal, _unwrap
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import natskv
 from natskv import KVStore
+from natskv.client import ConnectOptions
 
 if TYPE_CHECKING:
     from typing_extensions import reveal_type
@@ -41,6 +42,9 @@ async def reads(store: KVStore) -> None:
     reveal_type(many)  # R: dict[str, natskv.kv._entry.KVEntry[kv.Order]]
     raw = await store.get_many(["a.>"])
     reveal_type(raw)  # R: dict[str, natskv.kv._entry.KVEntry[bytes]]
+    by_keyword = await store.get_many("a.>", type=Order, up_to_revision=3)
+    reveal_type(by_keyword)  # R: dict[str, natskv.kv._entry.KVEntry[kv.Order]]
+    reveal_type(await store.get("k", type=Order))  # R: kv.Order
     await store.get("k", revision="3")  # E: No overload variant of "get" of "KVStoreReads"
 
 
@@ -59,6 +63,9 @@ async def results(store: KVStore) -> None:
     reveal_type(found.error)  # R: natskv.errors.KeyNotFoundError | None
     raw = await store.try_get_entry("k")
     reveal_type(raw.value)  # R: natskv.kv._entry.KVEntry[bytes]
+    at = await store.try_get_entry("k", type=Order, revision=2)
+    reveal_type(at.value)  # R: natskv.kv._entry.KVEntry[kv.Order]
+    reveal_type(at.error)  # R: natskv.errors.KeyNotFoundError | None
     created = await store.try_create("k", b"v")
     reveal_type(created.value)  # R: int
     reveal_type(created.error)  # R: natskv.errors.KeyExistsError | None
@@ -71,7 +78,15 @@ async def results(store: KVStore) -> None:
 
 
 async def connecting() -> None:
-    # connect() forwards **options to Connection: a misspelled one must not type-check
+    # every option is a typed keyword: a misspelled or mistyped one must not type-check
     url = "nats://127.0.0.1:4222"
     nc = await natskv.connect(url, request_timout=1.0)  # E: "request_timout"
     reveal_type(nc.is_connected)  # R: bool
+    await natskv.connect(url, conect_timeout=1)  # E: Unexpected keyword argument "conect_timeout"
+    await natskv.connect(url, connect_timeout="1")  # E: Argument "connect_timeout" to "connect"
+    await natskv.connect(url, max_reconnect_attempts=1.5)  # E: Argument "max_reconnect_attempts"
+    options = ConnectOptions(connect_timeout=1, name="svc")
+    reveal_type(options.connect_timeout)  # R: float
+    ConnectOptions(conect_timeout=1)  # E: Unexpected keyword argument "conect_timeout"
+    ready = await natskv.connect(url, options=options, request_timeout=2.5)
+    reveal_type(ready.options)  # R: natskv.client._options.ConnectOptions

@@ -41,6 +41,17 @@ def session(url: str) -> None:
         many = store.get_many(["a"], Order)
         reveal_type(many)  # R: dict[str, natskv.kv._entry.KVEntry[sync.Order]]
         reveal_type(store.try_create("k", b"v").error)  # R: natskv.errors.KeyExistsError | None
+        found = store.try_get_entry("k", Order)
+        reveal_type(found.value)  # R: natskv.kv._entry.KVEntry[sync.Order]
+        reveal_type(found.error)  # R: natskv.errors.KeyNotFoundError | None
+        with store.watch(type=Order) as orders:
+            reveal_type(orders)  # R: natskv.sync._api.KVWatcher[sync.Order]
+            for entry in orders:
+                reveal_type(entry)  # R: natskv.kv._entry.KVEntry[sync.Order]
+                break
+            reveal_type(orders.next(timeout=1.0))  # R: natskv.kv._entry.KVEntry[sync.Order]
+        for revision in store.history("k", Order):
+            reveal_type(revision)  # R: natskv.kv._entry.KVEntry[sync.Order]
         reveal_type(store.list_keys())  # R: list[str]
         for key in store.keys():
             reveal_type(key)  # R: str

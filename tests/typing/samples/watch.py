@@ -40,7 +40,23 @@ async def main(store: natskv.KVStore) -> None:
     reveal_type(change.value)  # R: bytes | None
     await raw.stop()
 
+    several = store.watch(["orders.1", "orders.2"], type=ShopOrder, include_history=True)
+    reveal_type(several)  # R: natskv.kv._watch.KVWatcher[watch.ShopOrder]
+    replayed = await several.initial_values()
+    reveal_type(replayed)  # R: list[natskv.kv._entry.KVEntry[watch.ShopOrder]]
+
+    errors: list[natskv.DecodeError] = []
+    skipping = store.watch(type=ShopOrder, on_decode_error="skip")
+    reveal_type(skipping)  # R: natskv.kv._watch.KVWatcher[watch.ShopOrder]
+    collected = store.watch(type=ShopOrder, on_decode_error=errors.append)
+    reveal_type(collected)  # R: natskv.kv._watch.KVWatcher[watch.ShopOrder]
+    store.watch(type=ShopOrder, on_decode_error="ignore")  # E: No overload variant of "watch"
+
+    scan = store.history("orders.1", ShopOrder)
+    reveal_type(scan)  # R: natskv.kv._scan.KVScan[natskv.kv._entry.KVEntry[watch.ShopOrder]]
     async for revision in store.history("orders.1", ShopOrder):
+        reveal_type(revision)  # R: natskv.kv._entry.KVEntry[watch.ShopOrder]
+    async for revision in store.history("orders.1", type=ShopOrder):
         reveal_type(revision)  # R: natskv.kv._entry.KVEntry[watch.ShopOrder]
     async for stored in store.history("orders.1"):
         reveal_type(stored)  # R: natskv.kv._entry.KVEntry[bytes]
