@@ -147,7 +147,7 @@ def test_import_stops_at_a_bad_line(nats_url: str, target: str) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         "natskv: error: line 4: 'operation' must be PUT, DEL or PURGE, not 'SET' "
-        "(the 2 records before it were imported)\n"
+        "(2 records were imported before it)\n"
     )
     assert _contents(nats_url, target) == {"one": b"1", "two": b"2"}
     for bad, message in (
@@ -160,6 +160,12 @@ def test_import_stops_at_a_bad_line(nats_url: str, target: str) -> None:
         result = run(nats_url, "import", target, input=bad + "\n")
         assert result.exit_code == 1
         assert result.stderr.startswith(f"natskv: error: {message}"), result.stderr
+    # one record before the bad line is said in the singular
+    result = run(nats_url, "import", target, input='{"key": "five", "value": "5"}\n[5]\n')
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "natskv: error: line 2: expected a JSON object (1 record was imported before it)\n"
+    )
 
 
 def test_import_of_an_invalid_key_names_its_lines(nats_url: str, target: str) -> None:

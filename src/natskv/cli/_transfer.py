@@ -202,6 +202,11 @@ def _record(line: bytes, lineno: int) -> tuple[str, str, bytes]:
     return operation, key, value
 
 
+def _were_imported(written: int) -> str:
+    """How many records an import wrote before it stopped (1 record was, 2 were)."""
+    return "1 record was imported" if written == 1 else f"{written:,} records were imported"
+
+
 class _Importer:
     """Replays records in order: puts batched into pipelined chunks, markers in between."""
 
@@ -223,7 +228,7 @@ class _Importer:
         try:
             done = await task
         except NatsError as exc:
-            fail(f"lines {first}-{last}: {exc} ({self.written:,} records were imported before)")
+            fail(f"lines {first}-{last}: {exc} ({_were_imported(self.written)} before)")
         self.written += len(done)
         self._bar.advance(len(done))
 
@@ -252,7 +257,7 @@ class _Importer:
             else:
                 await self._store.purge(key)
         except NatsError as exc:
-            fail(f"line {lineno}: {exc} ({self.written:,} records were imported before)")
+            fail(f"line {lineno}: {exc} ({_were_imported(self.written)} before)")
         self.written += 1
         self._bar.advance()
 
@@ -352,7 +357,7 @@ async def _import_lines(source: IO[bytes], importer: _Importer) -> None:
             except _BadLine as exc:
                 # everything before the bad line is imported, nothing after it
                 await importer.finish(lineno - 1)
-                fail(f"{exc} (the {importer.written:,} records before it were imported)")
+                fail(f"{exc} ({_were_imported(importer.written)} before it)")
             await importer.add(operation, key, value, lineno)
             if lineno % _YIELD_EVERY == 0 and not importer.idle():
                 # parsing is synchronous: let the chunk in flight take its acks and send
