@@ -21,7 +21,9 @@ each key wins, so an export with ``--history`` restores the latest values and, u
 target's own ``history``, the revisions before them. Revisions and creation times are the
 target's own: the ones in the file are not (and cannot be) kept. ``bucket`` is ignored.
 
-Both show a progress bar on STDERR when it is a terminal, and are silent otherwise.
+Both show a progress bar on STDERR when it is a terminal and are silent otherwise, or when
+the lines themselves are on the terminal (export without FILE writes them there, import
+without FILE reads them as they are typed): the bar would be drawn among them.
 """
 
 from __future__ import annotations
@@ -95,9 +97,16 @@ class _Bar:
             self._progress.update(self._task, total=done)
 
 
+def _on_terminal(path: str, stream: IO[str]) -> bool:
+    """Whether the lines of ``path`` go to, or come from, the terminal (``-`` is ``stream``)."""
+    return path == "-" and stream.isatty()
+
+
 @contextmanager
-def _progress_bar(description: str, total: float | None, unit: str) -> Iterator[_Bar]:
-    if not sys.stderr.isatty():
+def _progress_bar(
+    description: str, total: float | None, unit: str, *, lines_on_terminal: bool
+) -> Iterator[_Bar]:
+    if lines_on_terminal or not sys.stderr.isatty():
         yield _Bar(None, None)
         return
     columns = (
@@ -161,7 +170,12 @@ def export_cmd(bucket: str, file: str, history: bool) -> None:
         store = await kv.get_store(bucket)
         with _open(file, "wb") as sink:
             async with store.watch(">", include_history=history) as watcher:
-                with _progress_bar(f"export {bucket}", watcher.initial_count, "entries") as bar:
+                with _progress_bar(
+                    f"export {bucket}",
+                    watcher.initial_count,
+                    "entries",
+                    lines_on_terminal=_on_terminal(file, sys.stdout),
+                ) as bar:
                     write = sink.write
                     async for entry in watcher.initial():
                         write(_encoder.encode(entry_json(entry)) + b"\n")
@@ -382,7 +396,12 @@ def import_cmd(bucket: str, file: str) -> None:
         total = _count_lines(file)
         with (
             _open(file, "rb") as source,
-            _progress_bar(f"import {bucket}", total, "records") as bar,
+            _progress_bar(
+                f"import {bucket}",
+                total,
+                "records",
+                lines_on_terminal=_on_terminal(file, sys.stdin),
+            ) as bar,
         ):
             importer = _Importer(store, bar)
             try:
