@@ -58,6 +58,10 @@ class Terminal:
         self.output += chunk
         return True
 
+    def write(self, data: bytes) -> None:
+        """Type ``data`` at the terminal (Ctrl-D, ``b"\\x04"``, at a line's start ends input)."""
+        os.write(self._master, data)
+
     def wait_for(self, text: bytes, timeout: float = 30.0) -> None:
         """Read until ``text`` was written (at most ``timeout`` seconds)."""
         deadline = time.monotonic() + timeout

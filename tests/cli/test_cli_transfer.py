@@ -147,7 +147,7 @@ def test_import_stops_at_a_bad_line(nats_url: str, target: str) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         "natskv: error: line 4: 'operation' must be PUT, DEL or PURGE, not 'SET' "
-        "(the 2 records before it were imported)\n"
+        "(2 records were imported before it)\n"
     )
     assert _contents(nats_url, target) == {"one": b"1", "two": b"2"}
     for bad, message in (
@@ -160,6 +160,12 @@ def test_import_stops_at_a_bad_line(nats_url: str, target: str) -> None:
         result = run(nats_url, "import", target, input=bad + "\n")
         assert result.exit_code == 1
         assert result.stderr.startswith(f"natskv: error: {message}"), result.stderr
+    # one record before the bad line is said in the singular
+    result = run(nats_url, "import", target, input='{"key": "five", "value": "5"}\n[5]\n')
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "natskv: error: line 2: expected a JSON object (1 record was imported before it)\n"
+    )
 
 
 def test_import_of_an_invalid_key_names_its_lines(nats_url: str, target: str) -> None:
@@ -282,3 +288,31 @@ def test_progress_bars_under_a_pseudo_terminal(
     assert f"import {target}".encode() in term.text
     assert f"{count}/{count} records".encode() in term.text
     assert _contents(nats_url, target) == _contents(nats_url, hist_bucket)
+
+
+def test_no_progress_bar_among_lines_exported_to_the_terminal(
+    nats_url: str, hist_bucket: str
+) -> None:
+    """Without FILE on a terminal, the lines are the whole output: the bar, drawn on
+    STDERR (the same terminal), would be drawn among them, the first line after it."""
+    _fill(nats_url, hist_bucket)
+    term = Terminal(["-s", nats_url, "export", hist_bucket])
+    try:
+        assert term.finish() == 0, term.output
+    finally:
+        term.kill()
+    shown = [json.loads(line)["key"] for line in term.text.decode().splitlines()]
+    assert shown == [entry.key for entry in _latest(nats_url, hist_bucket)]
+
+
+def test_no_progress_bar_while_the_lines_are_typed(nats_url: str, target: str) -> None:
+    """Without FILE, an import reads a terminal's lines as they are typed: no bar is drawn
+    over them."""
+    term = Terminal(["-s", nats_url, "import", target])
+    try:
+        term.write(b'{"key": "typed", "value": "at the terminal"}\n\x04')
+        assert term.finish() == 0, term.output
+    finally:
+        term.kill()
+    assert b"records" not in term.text
+    assert _contents(nats_url, target) == {"typed": b"at the terminal"}

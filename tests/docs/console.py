@@ -4,7 +4,8 @@ A block is a terminal session: a line ``$ <command>`` is run by bash, and the li
 the next ``$`` line are what it prints (standard output and error, as a terminal shows
 them). What cannot be the same from one run to the next is compared as a stand-in:
 times, server IDs, pids, ports, the natskv home directory and the durations of table
-cells (how long ago, in ``natskv ls``). Runs of spaces and of ``─`` are squeezed, since
+cells (how long ago, in ``natskv ls``). The paths of the test's home directories are
+shown as the page shows them (``/home/me``). Runs of spaces and of ``─`` are squeezed, since
 a table's widths follow its content, and blank lines at the end of an output are
 dropped. A line ``...`` stands for any lines. An answer typed at a prompt
 (``Delete bucket config? [y/N]: n``) is given on standard input; a last line ``^C``
@@ -26,13 +27,16 @@ from pathlib import Path
 __all__ = ["Command", "commands", "expected_status", "matches", "normalize", "run"]
 
 TIMEOUT = 60.0
-# the natskv home the page's outputs show (the default on Linux)
-HOME_SHOWN = "/home/me/.local/share/natskv"
+# the home directory and natskv home the page's outputs show (the defaults on Linux)
+HOME_SHOWN = "/home/me"
+NATSKV_HOME_SHOWN = "/home/me/.local/share/natskv"
 _PROMPT = re.compile(r"^(?P<prompt>.*\[y/N\]: )(?P<answer>\S*)$")
 # how an output that ends with this line ends the command
 _FAILING_LAST_LINES = ("natskv: error: ", "no natskv server is running")
 _STAND_INS = [
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "<time>"),
+    # RFC 3339, as in --json: 2026-12-02T18:38:08.308415Z
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"), "<time>"),
     (re.compile(r"\bN[A-Z2-7]{55}\b"), "<server id>"),
     (re.compile(r"\bpid \d+"), "pid <pid>"),
     (re.compile(r"\b127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
@@ -124,10 +128,11 @@ async def run(
     env: Mapping[str, str],
     cwd: Path,
     substitute: Mapping[str, str],
-    shown_home: Path,
+    shown_paths: Mapping[Path, str],
 ) -> tuple[int, list[str]]:
     """Run the command; its exit status and its output, normalized (``substitute``
-    replaces text of the command, such as the monitoring URL of the page's server)."""
+    replaces text of the command, such as the monitoring URL of the page's server, and
+    ``shown_paths`` the directories of the test, in the output, with what the page shows)."""
     line = command.line
     for old, new in substitute.items():
         line = line.replace(old, new)
@@ -164,5 +169,8 @@ async def run(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
-    text = _answered(printed.decode(), command.answers).replace(str(shown_home), HOME_SHOWN)
+    text = _answered(printed.decode(), command.answers)
+    # the longest first: a directory inside another one is shown as the page shows it
+    for path, shown in sorted(shown_paths.items(), key=lambda item: -len(str(item[0]))):
+        text = text.replace(str(path), shown)
     return status, normalize(text.splitlines())

@@ -5,9 +5,11 @@ what earlier ones made), with top-level ``await`` allowed as in ``python -m asyn
 a notebook, and ``NATS_URL`` pointing at the server, so ``natskv.connect()`` finds it.
 Its ``console`` blocks are terminal sessions: each ``$`` command is run by bash with the
 same ``NATS_URL``, and must print what the page shows (``tests/docs/console.py`` says
-what is compared and how). A page with commands to run gets a server of its own (the
-CLI lists every bucket of the server, and the page's outputs are the ones of a fresh
-one); the others share the session's.
+what is compared and how). A command may name the page's server as the page shows it,
+on the default ports (``nats://127.0.0.1:4222``, ``http://127.0.0.1:8222``), and a port
+for the background server as ``--port 4299``: it runs with the real ones. A page with
+commands to run gets a server of its own (the CLI lists every bucket of the server, and
+the page's outputs are the ones of a fresh one); the others share the session's.
 
 A block right after an HTML comment ``<!-- no-run: why -->`` is shown but not run (a
 fragment that needs something a test cannot give, or a command that takes minutes);
@@ -37,7 +39,7 @@ from tests.docs import console
 from tests.docs.counts import EXECUTED, SKIPPED
 
 import natskv
-from natskv.server import EmbeddedServer, stop_background_server
+from natskv.server import EmbeddedServer, free_port, stop_background_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _BLOCK = re.compile(
@@ -119,6 +121,22 @@ async def _run(block: Block, namespace: dict[str, object]) -> str:
     return out.getvalue()
 
 
+# A page shows its server as one on the default ports, and a port it has the background
+# server take (``natskv server start --port 4299``) as a fixed one: the commands run with
+# the page's server, and a port free at that moment (a fixed one could be taken, by a
+# run of the suite next to this one).
+SHOWN_CLIENT_URL = "nats://127.0.0.1:4222"
+SHOWN_MONITOR_URL = "http://127.0.0.1:8222"
+SHOWN_PORT_OPTION = "--port 4299"
+
+
+def _substitutions(line: str, server: EmbeddedServer) -> dict[str, str]:
+    substitute = {SHOWN_CLIENT_URL: server.url, SHOWN_MONITOR_URL: server.monitor_url}
+    if SHOWN_PORT_OPTION in line:
+        substitute[SHOWN_PORT_OPTION] = f"--port {free_port()}"
+    return substitute
+
+
 async def _run_commands(
     block: Block, env: dict[str, str], work: Path, server: EmbeddedServer
 ) -> None:
@@ -127,9 +145,11 @@ async def _run_commands(
             command,
             env=env,
             cwd=work,
-            # the page shows the monitoring endpoint of a server on the default port
-            substitute={"http://127.0.0.1:8222": server.monitor_url},
-            shown_home=Path(env["NATSKV_HOME"]),
+            substitute=_substitutions(command.line, server),
+            shown_paths={
+                Path(env["NATSKV_HOME"]): console.NATSKV_HOME_SHOWN,
+                Path(env["HOME"]): console.HOME_SHOWN,
+            },
         )
         where = f"{block.page}:{block.line}: $ {command.line}"
         expected = console.normalize(command.expected)

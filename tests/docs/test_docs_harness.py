@@ -3,8 +3,19 @@ read and compared as tests/docs/console.py says."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.docs import console
-from tests.docs.test_docs_examples import _BLOCK, directive_problems
+from tests.docs.test_docs_examples import (
+    _BLOCK,
+    SHOWN_CLIENT_URL,
+    SHOWN_MONITOR_URL,
+    SHOWN_PORT_OPTION,
+    _substitutions,
+    directive_problems,
+)
+
+from natskv.server import EmbeddedServer
 
 PAGE = """# A page
 
@@ -68,6 +79,7 @@ def test_what_changes_between_runs_is_compared_as_a_stand_in() -> None:
         "│ shop_orders │ 2026-12-02 07:10:37 │ 0 B  │ 2.56s       │",
         "                 Leader: NCK5EGDCTQTVT5EJTDXKKS5EI45CNV37TA2VNUO6MDUENORBWIJ324Q5",
         "nats-server running at nats://127.0.0.1:34941 (pid 14546, data /x)",
+        '{"key":"a","created":"2026-12-02T18:36:47.062714Z","value":"en"}',
         "",
     ]
     printed = [
@@ -76,6 +88,7 @@ def test_what_changes_between_runs_is_compared_as_a_stand_in() -> None:
         "│ shop_orders │ 2026-12-03 10:00:00 │ 0 B │ 445ms │",
         "  Leader: NADHMOMAWJRN2RJJRWXOE4DBMJOXW3FDFXAQKD2TVJYYZ66HVCUYDCP5",
         "nats-server running at nats://127.0.0.1:5 (pid 7, data /x)",
+        '{"key":"a","created":"2026-12-03T10:00:00.5Z","value":"en"}',
     ]
     assert console.normalize(shown) == console.normalize(printed)
     # what the page says stays compared: a size, a value, a duration outside a table
@@ -103,3 +116,25 @@ def test_a_no_run_says_why() -> None:
     assert directive_problems("<!-- no-run -->\n```console\n$ x\n```\n") == [
         "'<!-- no-run -->' does not say why the block is not run"
     ]
+
+
+async def test_the_test_directories_are_shown_as_the_page_shows_them(tmp_path: Path) -> None:
+    home, natskv_home = tmp_path / "home", tmp_path / "natskv-home"
+    status, printed = await console.run(
+        console.Command('echo "$HOME/.config/nats"; echo "$NATSKV_HOME/data"'),
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "NATSKV_HOME": str(natskv_home)},
+        cwd=tmp_path,
+        substitute={},
+        shown_paths={natskv_home: console.NATSKV_HOME_SHOWN, home: console.HOME_SHOWN},
+    )
+    assert (status, printed) == (0, ["/home/me/.config/nats", "/home/me/.local/share/natskv/data"])
+
+
+def test_the_fixed_ports_a_page_shows_are_the_test_servers() -> None:
+    server = EmbeddedServer()  # its ports are chosen when it is made
+    substitute = _substitutions(f"{SHOWN_CLIENT_URL} {SHOWN_MONITOR_URL}", server)
+    assert substitute == {SHOWN_CLIENT_URL: server.url, SHOWN_MONITOR_URL: server.monitor_url}
+    # a free port is taken only for a command that shows the fixed one
+    line = f"natskv server start {SHOWN_PORT_OPTION}"
+    port = _substitutions(line, server)[SHOWN_PORT_OPTION]
+    assert port.startswith("--port ") and port != SHOWN_PORT_OPTION

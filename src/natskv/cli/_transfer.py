@@ -21,7 +21,9 @@ each key wins, so an export with ``--history`` restores the latest values and, u
 target's own ``history``, the revisions before them. Revisions and creation times are the
 target's own: the ones in the file are not (and cannot be) kept. ``bucket`` is ignored.
 
-Both show a progress bar on STDERR when it is a terminal, and are silent otherwise.
+Both show a progress bar on STDERR when it is a terminal and are silent otherwise, or when
+the lines themselves are on the terminal (export without FILE writes them there, import
+without FILE reads them as they are typed): the bar would be drawn among them.
 """
 
 from __future__ import annotations
@@ -95,9 +97,16 @@ class _Bar:
             self._progress.update(self._task, total=done)
 
 
+def _on_terminal(path: str, stream: IO[str]) -> bool:
+    """Whether the lines of ``path`` go to, or come from, the terminal (``-`` is ``stream``)."""
+    return path == "-" and stream.isatty()
+
+
 @contextmanager
-def _progress_bar(description: str, total: float | None, unit: str) -> Iterator[_Bar]:
-    if not sys.stderr.isatty():
+def _progress_bar(
+    description: str, total: float | None, unit: str, *, lines_on_terminal: bool
+) -> Iterator[_Bar]:
+    if lines_on_terminal or not sys.stderr.isatty():
         yield _Bar(None, None)
         return
     columns = (
@@ -161,7 +170,12 @@ def export_cmd(bucket: str, file: str, history: bool) -> None:
         store = await kv.get_store(bucket)
         with _open(file, "wb") as sink:
             async with store.watch(">", include_history=history) as watcher:
-                with _progress_bar(f"export {bucket}", watcher.initial_count, "entries") as bar:
+                with _progress_bar(
+                    f"export {bucket}",
+                    watcher.initial_count,
+                    "entries",
+                    lines_on_terminal=_on_terminal(file, sys.stdout),
+                ) as bar:
                     write = sink.write
                     async for entry in watcher.initial():
                         write(_encoder.encode(entry_json(entry)) + b"\n")
@@ -202,6 +216,11 @@ def _record(line: bytes, lineno: int) -> tuple[str, str, bytes]:
     return operation, key, value
 
 
+def _were_imported(written: int) -> str:
+    """How many records an import wrote before it stopped (1 record was, 2 were)."""
+    return "1 record was imported" if written == 1 else f"{written:,} records were imported"
+
+
 class _Importer:
     """Replays records in order: puts batched into pipelined chunks, markers in between."""
 
@@ -223,7 +242,7 @@ class _Importer:
         try:
             done = await task
         except NatsError as exc:
-            fail(f"lines {first}-{last}: {exc} ({self.written:,} records were imported before)")
+            fail(f"lines {first}-{last}: {exc} ({_were_imported(self.written)} before)")
         self.written += len(done)
         self._bar.advance(len(done))
 
@@ -252,7 +271,7 @@ class _Importer:
             else:
                 await self._store.purge(key)
         except NatsError as exc:
-            fail(f"line {lineno}: {exc} ({self.written:,} records were imported before)")
+            fail(f"line {lineno}: {exc} ({_were_imported(self.written)} before)")
         self.written += 1
         self._bar.advance()
 
@@ -352,7 +371,7 @@ async def _import_lines(source: IO[bytes], importer: _Importer) -> None:
             except _BadLine as exc:
                 # everything before the bad line is imported, nothing after it
                 await importer.finish(lineno - 1)
-                fail(f"{exc} (the {importer.written:,} records before it were imported)")
+                fail(f"{exc} ({_were_imported(importer.written)} before it)")
             await importer.add(operation, key, value, lineno)
             if lineno % _YIELD_EVERY == 0 and not importer.idle():
                 # parsing is synchronous: let the chunk in flight take its acks and send
@@ -377,7 +396,12 @@ def import_cmd(bucket: str, file: str) -> None:
         total = _count_lines(file)
         with (
             _open(file, "rb") as source,
-            _progress_bar(f"import {bucket}", total, "records") as bar,
+            _progress_bar(
+                f"import {bucket}",
+                total,
+                "records",
+                lines_on_terminal=_on_terminal(file, sys.stdin),
+            ) as bar,
         ):
             importer = _Importer(store, bar)
             try:
